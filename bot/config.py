@@ -1,0 +1,89 @@
+"""All settings in one place: environment variables with the UNIONBOT_ prefix, overridden by CLI flags."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Settings of indexing, retrieval, answering and serving."""
+
+    model_config = SettingsConfigDict(env_prefix="UNIONBOT_", env_file=".env", extra="ignore")
+
+    # Where things live.
+    documents_dir: Path = Path("documents")
+    index_dir: Path = Path("index")
+    prompts_dir: Path = PROJECT_DIR / "prompts"
+    state_db: Path | None = None  # sessions, feedback, kiosk usage; default: beside the index
+
+    # Embedding.
+    embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | fake
+    embedding_model: str = ""  # model name or local path for sentence-transformers
+    embed_batch_size: int = 32
+
+    # Splitting (characters, not tokens: Chinese has no spaces).
+    passage_min_chars: int = 150
+    passage_max_chars: int = 450
+
+    # Retrieval.
+    top_k: int = 5
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    candidates: int = 50  # per ranking, before fusion
+    max_query_chars: int = 1000
+
+    # Answering.
+    answer_chars: int = 200
+    kiosk_answer_chars: int = 80
+    session_ttl_hours: float = 24.0
+    history_turns: int = 3
+
+    # Optional OpenAI-compatible LLM.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 20.0
+    llm_max_tokens: int = 512
+
+    # Serving.
+    admin_token: SecretStr | None = None
+    kiosk_keys_file: Path | None = None  # JSON: {"key": "station name", ...}
+    kiosk_rate_per_minute: int = 30
+    kiosk_idle_seconds: int = 60
+    max_body_bytes: int = 64 * 1024
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_reply_seconds: float = 4.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not 0 < self.passage_min_chars < self.passage_max_chars:
+            raise ValueError("passage_min_chars must be > 0 and < passage_max_chars")
+        if self.top_k < 1 or self.candidates < self.top_k:
+            raise ValueError("top_k must be >= 1 and candidates >= top_k")
+        return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def state_path(self) -> Path:
+        """SQLite file for sessions, messages, feedback and kiosk usage (never inside the swapped index/)."""
+        if self.state_db is not None:
+            return self.state_db
+        return self.index_dir.parent / f"{self.index_dir.name}.sqlite3"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

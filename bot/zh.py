@@ -1,0 +1,155 @@
+"""Chinese text helpers: normalisation, sentences, jieba tokens with our dictionary, lay-to-legal expansion, places.
+
+Vocabulary lives in data files under bot/data/, never in code branches.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+logger = logging.getLogger(__name__)
+
+# A sentence ends at 。！？；, or at …… / ! ? ; with closing quotes and brackets kept on the sentence.
+_SENTENCE_END = re.compile(r"([。！？；!?;]+|……)([”’」』）)】]*)")
+_PUNCT_OR_SPACE = re.compile(r"^[\W_]+$", re.UNICODE)
+_CN_NUM = "零〇一二两三四五六七八九十百千"
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("bot").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def normalize(text: str) -> str:
+    """Unify newlines and odd spaces; keep full-width punctuation (it carries meaning in Chinese)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = text.replace("\u00a0", " ").replace("\u200b", "")
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def squash(text: str) -> str:
+    """Remove all whitespace (how evaluation compares texts)."""
+    return re.sub(r"\s+", "", text)
+
+
+def sentences(text: str) -> list[str]:
+    """Split into sentences at Chinese and Western end marks; each keeps its mark and closing quotes."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            piece = line[start : m.end()].strip()
+            if piece:
+                out.append(piece)
+            start = m.end()
+        rest = line[start:].strip()
+        if rest:
+            out.append(rest)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    path = resources.files("bot").joinpath("data").joinpath("userdict.txt")
+    with resources.as_file(path) as p:
+        tk.load_userdict(str(p))
+    tk.initialize()
+    return tk
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    return frozenset(_data_lines("stopwords.txt"))
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens (words plus their sub-words), lower-cased, without stopwords and punctuation."""
+    stop = stopwords()
+    tokens = []
+    for tok in _jieba().cut_for_search(text):
+        tok = tok.strip().lower()
+        if tok and tok not in stop and not _PUNCT_OR_SPACE.match(tok):
+            tokens.append(tok)
+    return tokens
+
+
+def words(text: str) -> list[str]:
+    """Plain jieba words (precise mode), for key-term extraction."""
+    stop = stopwords()
+    return [w for w in _jieba().lcut(text) if w.strip() and w not in stop and not _PUNCT_OR_SPACE.match(w)]
+
+
+@lru_cache(maxsize=1)
+def lay_legal_table() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    rows = []
+    for ln in _data_lines("lay_legal.tsv"):
+        lay, _, legal = ln.partition("\t")
+        rows.append((lay.strip(), tuple(legal.split())))
+    # Longest lay terms first, so "拖欠工资" wins over "工资" when both would add the same words.
+    return tuple(sorted(rows, key=lambda r: -len(r[0])))
+
+
+def expand(query: str) -> str:
+    """Add the legal wording for everyday words found in the query ("老板" -> "用人单位")."""
+    extra: list[str] = []
+    for lay, legal in lay_legal_table():
+        if lay in query:
+            extra.extend(t for t in legal if t not in query and t not in extra)
+    return query if not extra else f"{query} {' '.join(extra)}"
+
+
+@lru_cache(maxsize=1)
+def _places() -> dict[str, str]:
+    places: dict[str, str] = {}
+    for ln in _data_lines("regions.tsv"):
+        name, _, province = ln.partition("\t")
+        places[name.strip()] = province.strip()
+    return places
+
+
+_PLACE_SUFFIX = re.compile(r"(省|市|自治区|区|县|镇|街道)$")
+
+
+def places_in(text: str) -> list[str]:
+    """Known place names in order of first mention (longest names first at one spot)."""
+    found: dict[str, int] = {}
+    names = sorted(_places(), key=len, reverse=True)
+    for name in names:
+        i = text.find(name)
+        if i >= 0 and not any(name in other and name != other for other in found):
+            found[name] = i
+    return [n for n, _ in sorted(found.items(), key=lambda kv: kv[1])]
+
+
+def known_places() -> list[str]:
+    return list(_places())
+
+
+def province_of(place: str) -> str:
+    return _places().get(place, "")
+
+
+def cn_number(s: str) -> int | None:
+    """Chinese numerals as used in article numbers ("八十二" -> 82, "一百零三" -> 103); None if not a number."""
+    if s.isdigit():
+        return int(s)
+    if not s or any(ch not in _CN_NUM for ch in s):
+        return None
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    units = {"十": 10, "百": 100, "千": 1000}
+    total, current = 0, 0
+    for ch in s:
+        if ch in digits:
+            current = digits[ch]
+        else:
+            total += (current or 1) * units[ch]
+            current = 0
+    return total + current
