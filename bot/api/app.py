@@ -1,0 +1,205 @@
+"""The FastAPI app: wires routers, loads the Assistant once at start-up, maps errors, limits bodies, logs requests."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot import __version__
+from bot.api import errors
+from bot.api.deps import KioskKeys, RateLimiter
+from bot.api.routes import chat, documents, feedback, health, kiosk, search, wechat
+from bot.api.storage import Storage
+from bot.config import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+access_log = logging.getLogger("bot.api.access")
+
+AssistantFactory = Callable[[Settings], Any]
+
+
+def _default_factory(settings: Settings) -> Any:
+    from bot.assistant import Assistant
+
+    return Assistant.from_settings(settings)
+
+
+def create_app(
+    settings: Settings | None = None,
+    assistant_factory: AssistantFactory | None = None,
+    background_load: bool = True,
+) -> FastAPI:
+    """Build the app. The index loads in the lifespan: in a thread (healthz is 503 meanwhile) or before serving."""
+    settings = settings or get_settings()
+    factory = assistant_factory or _default_factory
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.storage = Storage(settings.state_path)
+        loader = threading.Thread(target=_load, args=(app, settings, factory), name="index-loader", daemon=True)
+        if background_load:
+            loader.start()
+        else:
+            loader.run()
+        yield
+        wechat.shutdown(app)
+        if app.state.assistant is not None:
+            app.state.assistant.close()
+        app.state.storage.close()
+
+    app = FastAPI(
+        title="工会问答助手 unionbot",
+        version=__version__,
+        description="工会工作与劳动法律问答：职工问答、案例检索、驿站终端、微信公众号。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.assistant = None
+    app.state.load_error = None
+    app.state.kiosk_keys = KioskKeys(settings.kiosk_keys_file)
+    app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_minute)
+    wechat.setup(app, settings)
+
+    errors.install(app)
+    for module in (health, search, documents, chat, feedback, kiosk, wechat):
+        app.include_router(module.router)
+    # Web pages (bot/web, owned by the web engineer) plug in here when that module exists.
+    web_router = _web_router()
+    if web_router is not None:
+        app.include_router(web_router)
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: sees every request, turns crashes into a plain 500
+    return app
+
+
+def _web_router() -> Any:
+    """`bot.web.routes.router` if the web pages are installed, else None."""
+    try:
+        module = importlib.import_module("bot.web.routes")
+    except ModuleNotFoundError as e:
+        if e.name in ("bot.web", "bot.web.routes"):
+            return None
+        raise
+    return module.router
+
+
+def _load(app: FastAPI, settings: Settings, factory: AssistantFactory) -> None:
+    t0 = time.perf_counter()
+    try:
+        app.state.assistant = factory(settings)
+    except Exception as e:  # noqa: BLE001 - keep serving 503 with the reason instead of dying silently
+        app.state.load_error = str(e)
+        logger.exception("loading the index from %s failed", settings.index_dir)
+        return
+    logger.info("index loaded from %s in %.1f s", settings.index_dir, time.perf_counter() - t0)
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+class BodyLimit:
+    """Reject request bodies larger than max_bytes with 413, by Content-Length or while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        too_big = errors.error_body(
+            "payload_too_large",
+            f"请求体过大，上限为 {self.max_bytes} 字节。(Request body exceeds {self.max_bytes} bytes.)",
+        )
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await _send_json(send, 413, too_big)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return await _send_json(send, 413, too_big)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class AccessLog:
+    """One JSON log line per request with its latency; unhandled errors become a 500 without details."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        rid = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        status = 500
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            logger.exception("unhandled error in %s %s (request %s)", scope["method"], scope["path"], rid)
+            status = 500
+            if not started:
+                await _send_json(send, 500, errors.INTERNAL_ERROR, [(b"x-request-id", rid.encode())])
+        finally:
+            client = scope.get("client")
+            access_log.info(
+                json.dumps(
+                    {
+                        "rid": rid,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - t0) * 1000, 1),
+                        "client": client[0] if client else None,
+                    },
+                    ensure_ascii=False,
+                )
+            )

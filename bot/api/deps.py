@@ -1,0 +1,149 @@
+"""Dependencies shared by the routers: the loaded Assistant, storage, admin token, kiosk keys and rate limits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from bot.api.errors import Forbidden, RateLimited, ServiceLoading, Unauthorized
+from bot.api.storage import Storage
+from bot.assistant import Assistant
+from bot.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_assistant(request: Request) -> Assistant:
+    """The Assistant loaded at start-up; 503 while it is still loading or when loading failed."""
+    assistant = request.app.state.assistant
+    if assistant is None:
+        error = request.app.state.load_error
+        if error is not None:
+            raise ServiceLoading(f"索引不可用：{error}", headers={"Retry-After": "30"})
+        raise ServiceLoading("服务正在加载索引，请稍后再试。(The index is still loading; retry shortly.)", headers={"Retry-After": "5"})
+    return assistant
+
+
+def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+def require_admin(
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None,
+    x_admin_token: Annotated[str | None, Header(description="或直接放管理员令牌")] = None,
+) -> None:
+    """Admin token from `Authorization: Bearer ...` or `X-Admin-Token`; admin routes are off when none is set."""
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+        raise Forbidden("未配置管理员令牌（UNIONBOT_ADMIN_TOKEN），管理接口已关闭。(Admin endpoints are disabled: set UNIONBOT_ADMIN_TOKEN.)")
+    given = x_admin_token or ""
+    if authorization and authorization.lower().startswith("bearer "):
+        given = authorization[7:].strip()
+    if not given or not secrets.compare_digest(given.encode(), settings.admin_token.get_secret_value().encode()):
+        raise Unauthorized("管理员令牌无效。(Missing or wrong admin token.)", headers={"WWW-Authenticate": "Bearer"})
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+
+
+class KioskKeys:
+    """Station API keys from a JSON file `{"key": "station name"}`, re-read when the file changes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._mtime: float | None = None
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def station(self, key: str) -> str | None:
+        """The station owning this key, or None (compared in constant time)."""
+        keys = self._current()
+        found = None
+        for k, name in keys.items():
+            if secrets.compare_digest(k.encode(), key.encode()):
+                found = name
+        return found
+
+    def _current(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            logger.error("kiosk keys file %s does not exist", self.path)
+            return {}
+        with self._lock:
+            if mtime != self._mtime:
+                try:
+                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                    self._keys = {str(k): str(v) for k, v in data.items() if k}
+                except (ValueError, AttributeError) as e:
+                    logger.error("kiosk keys file %s is not a JSON object {key: station}: %s", self.path, e)
+                    self._keys = {}
+                self._mtime = mtime
+            return self._keys
+
+
+class RateLimiter:
+    """Sliding one-minute window per key, in memory."""
+
+    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> int:
+        """Record a request; 0 if allowed, else the seconds to wait before retrying."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._hits.setdefault(key, deque())
+            while q and now - q[0] >= self.window:
+                q.popleft()
+            if len(q) >= self.per_minute:
+                return max(1, math.ceil(self.window - (now - q[0])))
+            q.append(now)
+            return 0
+
+
+def kiosk_station(
+    request: Request,
+    storage: StorageDep,
+    x_api_key: Annotated[str | None, Header(description="本站点的 API 密钥")] = None,
+) -> str:
+    """Authenticate a kiosk by X-API-Key, apply its rate limit, and count its use; returns the station name."""
+    if not x_api_key:
+        raise Unauthorized("缺少 X-API-Key 请求头。(Missing X-API-Key header.)")
+    station = request.app.state.kiosk_keys.station(x_api_key)
+    if station is None:
+        logger.warning("kiosk request with unknown key from %s", request.client.host if request.client else "?")
+        raise Unauthorized("X-API-Key 无效。(Unknown X-API-Key.)")
+    wait = request.app.state.kiosk_limiter.check(x_api_key)
+    if wait:
+        storage.count_kiosk(station, rate_limited=True)
+        raise RateLimited(
+            f"请求过于频繁，请 {wait} 秒后再试。(Rate limit exceeded; retry in {wait} s.)", headers={"Retry-After": str(wait)}
+        )
+    storage.count_kiosk(station)
+    return station
+
+
+StationDep = Annotated[str, Depends(kiosk_station)]

@@ -1,0 +1,1 @@
+"""One router per door of the service."""
