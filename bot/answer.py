@@ -1,0 +1,212 @@
+"""Extractive answers: whole source sentences that answer the question, each ending with its [n] marker.
+
+Sentences are copied verbatim (never reworded), chosen by weighted overlap with the question and its
+lay-to-legal expansion, grouped by passage (best passage first) and kept in source order within a passage,
+so every sentence can be checked against the passage its marker points to.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from bot.refusal import is_injection
+from bot.types import Citation, Hit, Passage
+from bot.zh import expand, sentences, squash, tokenize, words
+
+# Article heading at the start of a statute passage ("第四十二条　"): metadata, shown by the citation label.
+_ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
+# Enumerated list items: "（一）", "(2)", "1.", "一、".
+_LIST_ITEM = re.compile(r"^([（(][一二三四五六七八九十0-9]+[)）]|[0-9]+[.、．]|[一二三四五六七八九十]+、)")
+# Questions about amounts, dates and durations favour sentences that state a number.
+_QUANTITY_Q = re.compile(r"多少|几|多久|多长|比例|占比|金额|标准|多大|多高|百分")
+_HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万]+(?:[个名家条项天日年月倍元万亿%％]|分之)")
+_CLAUSE_END = re.compile(r"[，、；：,;:]")
+
+MIN_SENTENCE_CHARS = 6  # shorter pieces (headings, "（一）") never stand alone in an answer
+RANK_DECAY = 0.85  # weight of passage r (0-based) is RANK_DECAY**r
+KEEP_RATIO = 0.45  # further sentences must score at least this share of the best one
+MAX_PASSAGES = 4  # passages whose sentences are considered
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of one retrieved passage, with its relevance score."""
+
+    hit_rank: int  # 0-based rank of its passage among the hits
+    position: int  # 0-based index among the passage's sentences
+    text: str
+    score: float
+    lead_in: str | None = None  # the "…如下：" sentence introducing a list item
+
+
+@dataclass(frozen=True)
+class Term:
+    """A question word with its weight and the sub-words that count as a partial match."""
+
+    word: str
+    weight: float
+    parts: tuple[str, ...] = ()
+
+
+def query_terms(question: str) -> list[Term]:
+    """Words of the question and of its lay-to-legal expansion; longer words weigh more, expansion words less."""
+    own = words(question)
+    extra = expand(question)[len(question):]
+    out: dict[str, Term] = {}
+    for source, factor in ((own, 1.0), (words(extra), 0.5)):  # legal wording ("用人单位") is everywhere
+        for w in source:
+            w = w.lower()
+            if w in out:
+                continue
+            weight = (0.3 if len(w) == 1 else 1.0 if len(w) == 2 else 1.5) * factor
+            parts = tuple(t for t in tokenize(w) if t != w and len(t) >= 2) if len(w) > 2 else ()
+            out[w] = Term(w, weight, parts)
+    return list(out.values())
+
+
+def match(term: Term, sentence: str) -> float:
+    """1 for the whole word, 0.5 when only one of its sub-words occurs, else 0."""
+    if term.word in sentence:
+        return 1.0
+    return 0.5 if any(p in sentence for p in term.parts) else 0.0
+
+
+def sentence_score(sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool = False) -> float:
+    """Weighted, idf-scaled question words the sentence contains (+ a bonus for numbers when asked)."""
+    s = sentence.lower()
+    score = sum(t.weight * idf.get(t.word, 1.0) * match(t, s) for t in terms)
+    if quantity and score > 0 and _HAS_NUMBER.search(sentence):
+        score += 0.75
+    return score
+
+
+def local_idf(terms: list[Term], texts: list[str]) -> dict[str, float]:
+    """Rarity of each term among the candidate sentences: words found everywhere discriminate nothing."""
+    n = max(len(texts), 1)
+    lowered = [t.lower() for t in texts]
+    idf = {}
+    for t in terms:
+        df = sum(1 for x in lowered if match(t, x) > 0)
+        idf[t.word] = 1.0 + 0.5 * math.log(n / df) if df else 1.0
+    return idf
+
+
+def passage_sentences(passage: Passage) -> list[str]:
+    """The passage's sentences as they appear in its text (article heading removed, injected instructions dropped)."""
+    text = _ARTICLE_HEAD.sub("", passage.text.strip()) if passage.article else passage.text
+    return [s for s in sentences(text) if not is_injection(s)]
+
+
+def candidates(question: str, hits: list[Hit], max_passages: int = MAX_PASSAGES) -> list[Candidate]:
+    """Scored sentences of the top passages, best first."""
+    terms = query_terms(question)
+    quantity = bool(_QUANTITY_Q.search(question))
+    per_hit = [passage_sentences(h.passage) for h in hits[:max_passages]]
+    idf = local_idf(terms, [s for sents in per_hit for s in sents])
+    out: list[Candidate] = []
+    for rank, sents in enumerate(per_hit):
+        for pos, sent in enumerate(sents):
+            if len(sent) < MIN_SENTENCE_CHARS:
+                continue
+            score = sentence_score(sent, terms, idf, quantity) * RANK_DECAY**rank
+            if score > 0:
+                out.append(Candidate(rank, pos, sent, score, _lead_in(sents, pos)))
+    out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
+    return out
+
+
+def _lead_in(sents: list[str], pos: int) -> str | None:
+    """For a list item, the nearest earlier sentence ending with a colon (what the list is about)."""
+    if not _LIST_ITEM.match(sents[pos]):
+        return None
+    for prev in reversed(sents[:pos]):
+        if prev.rstrip().endswith(("：", ":")):
+            return prev
+        if not _LIST_ITEM.match(prev):
+            return None
+    return None
+
+
+def select(cands: list[Candidate], max_chars: int) -> list[Candidate]:
+    """Greedy choice of the best sentences within max_chars (the best one always, trimmed if needed)."""
+    if not cands:
+        return []
+    best = cands[0].score
+    chosen: list[Candidate] = []
+    seen: set[str] = set()
+    used = 0
+    for c in cands:
+        if c.score < best * KEEP_RATIO:
+            break
+        unit = [s for s in ([c.lead_in] if c.lead_in else []) + [c.text] if squash(s) not in seen]
+        cost = sum(len(s) for s in unit)
+        if not unit or (chosen and used + cost > max_chars):
+            continue
+        chosen.append(c)
+        seen.update(squash(s) for s in unit)
+        used += cost
+        if used >= max_chars:
+            break
+    return chosen
+
+
+def trim(sentence: str, max_chars: int) -> str:
+    """Cut an over-long sentence at the last clause boundary within max_chars and mark the cut with …"""
+    if len(sentence) <= max_chars:
+        return sentence
+    cut = max((m.end() for m in _CLAUSE_END.finditer(sentence[:max_chars])), default=max_chars)
+    return sentence[:cut].rstrip("，、；：,;:") + "……"
+
+
+def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[Citation]]:
+    """Extractive answer text with [n] markers and its citations; ("", []) when no sentence matches."""
+    chosen = select(candidates(question, hits), max_chars)
+    if not chosen:
+        return "", []
+    # Passage of the best sentence first, then the others by retrieval rank; source order inside a passage.
+    order = [chosen[0].hit_rank] + sorted({c.hit_rank for c in chosen} - {chosen[0].hit_rank})
+    citations: list[Citation] = []
+    parts: list[str] = []
+    written: set[str] = set()
+    for n, rank in enumerate(order, start=1):
+        hit = hits[rank]
+        citations.append(Citation(n=n, passage=hit.passage, score=hit.score))
+        group = sorted((c for c in chosen if c.hit_rank == rank), key=lambda c: c.position)
+        for c in group:
+            for s in ([c.lead_in] if c.lead_in else []) + [c.text]:
+                if squash(s) in written:
+                    continue
+                written.add(squash(s))
+                budget = max_chars if len(chosen) == 1 and not c.lead_in else len(s)
+                parts.append(f"{trim(s, budget)}[{n}]")
+    return "".join(parts), citations
+
+
+@lru_cache(maxsize=1)
+def _next_steps_table() -> tuple[tuple[tuple[str, ...], str], ...]:
+    text = resources.files("bot").joinpath("data").joinpath("next_steps.tsv").read_text(encoding="utf-8")
+    rows = []
+    for ln in text.splitlines():
+        if not ln.strip() or ln.startswith("#"):
+            continue
+        _topic, keywords, line = ln.split("\t")
+        rows.append((tuple(keywords.split()), line.strip()))
+    return tuple(rows)
+
+
+def next_steps(question: str) -> str | None:
+    """Next-steps lines (plus the 'information, not legal advice' note) for high-stakes topics, else None."""
+    lines: list[str] = []
+    note = ""
+    for keywords, line in _next_steps_table():
+        if keywords == ("*",):
+            note = line
+        elif any(k in question for k in keywords) and line not in lines:
+            lines.append(line)
+    if not lines:
+        return None
+    return "\n".join(lines[:2] + ([note] if note else []))

@@ -1,0 +1,89 @@
+"""Resolve short follow-up questions ("那试用期呢？", "他们是怎么做的") against earlier turns of a session.
+
+With an LLM, a condensing prompt rewrites the follow-up as a standalone question; without one (or when the
+LLM fails) the key terms of the previous question are carried forward into the retrieval query.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from importlib import resources
+
+from bot.sessions import Turn
+from bot.zh import words
+
+logger = logging.getLogger(__name__)
+
+MAX_FOLLOWUP_CHARS = 16  # longer questions are taken as standalone unless they point back
+MAX_REFERRING_CHARS = 24
+MAX_CARRIED_TERMS = 8
+_PUNCT = re.compile(r"[\s，,。.！!？?；;：:、“”\"'‘’（）()]+")
+
+Condenser = Callable[[str, Sequence[Turn]], "str | None"]
+
+
+@lru_cache(maxsize=1)
+def cues() -> dict[str, tuple[str, ...]]:
+    """Sections of bot/data/followup.txt: starts, refers, ends, drop."""
+    text = resources.files("bot").joinpath("data").joinpath("followup.txt").read_text(encoding="utf-8")
+    out: dict[str, list[str]] = {}
+    section = ""
+    for ln in text.splitlines():
+        ln = ln.strip()
+        if not ln or ln.startswith("#"):
+            continue
+        if ln.startswith("[") and ln.endswith("]"):
+            section = ln[1:-1]
+            out[section] = []
+        else:
+            out[section].append(ln)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def is_followup(question: str) -> bool:
+    """Whether a question is too short or too referring to stand on its own."""
+    q = _PUNCT.sub("", question)
+    c = cues()
+    if not q:
+        return False
+    if len(q) <= MAX_FOLLOWUP_CHARS and q.startswith(c["starts"]):
+        return True
+    if len(q) <= MAX_REFERRING_CHARS and any(w in q for w in c["refers"]):
+        return True
+    return len(q) <= 8 and q.endswith(c["ends"])
+
+
+def key_terms(text: str, limit: int = MAX_CARRIED_TERMS) -> list[str]:
+    """Content words of a question, in order, without question words and follow-up cues."""
+    c = cues()
+    skip = set(c["drop"]) | set(c["refers"]) | set(c["starts"])
+    out: list[str] = []
+    for w in words(text):
+        if w not in skip and w not in out and len(w) >= 2:
+            out.append(w)
+    return out[:limit]
+
+
+def carry_forward(question: str, history: Sequence[Turn]) -> str:
+    """The follow-up plus the previous question's key terms that it does not already mention."""
+    base = next((t for t in reversed(history) if not t.refused), history[-1])
+    own = set(key_terms(question))
+    carried = [t for t in key_terms(base.resolved_question) if t not in own and t not in question]
+    if not carried:
+        return question
+    return f"{question.strip()} {' '.join(carried)}"
+
+
+def resolve(question: str, history: Sequence[Turn], condense: Condenser | None = None) -> str:
+    """The question to retrieve with: unchanged when standalone, else condensed (LLM) or carried forward."""
+    if not history or not is_followup(question):
+        return question
+    if condense is not None:
+        rewritten = condense(question, history)
+        if rewritten:
+            return rewritten
+        logger.info("condensing failed; carrying forward key terms instead")
+    return carry_forward(question, history)
