@@ -61,12 +61,13 @@ def renumber(text: str, used: list[int]) -> str:
 
 
 def leaks_prompt(reply: str, system: str) -> bool:
-    """True when the reply repeats a line of the system prompt."""
+    """True when the reply repeats any MIN_LEAK_CHARS-long stretch of a system-prompt line."""
     flat = re.sub(r"\s+", "", reply)
-    return any(
-        len(line) >= MIN_LEAK_CHARS and line in flat
-        for line in (re.sub(r"\s+", "", ln) for ln in system.splitlines())
-    )
+    for line in (re.sub(r"\s+", "", ln) for ln in system.splitlines()):
+        for i in range(0, max(len(line) - MIN_LEAK_CHARS + 1, 0), 3):
+            if line[i : i + MIN_LEAK_CHARS] in flat:
+                return True
+    return False
 
 
 class LLM:
