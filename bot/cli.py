@@ -1,0 +1,143 @@
+"""Command line: unionbot index / search / eval (and ask, chat, serve)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import Settings
+from bot.errors import BotError
+from bot.types import Filters, Hit
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the flags that were given."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _assistant(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.assistant import Assistant
+
+    try:
+        return Assistant.from_settings(settings)
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.version_option(package_name="unionbot")
+def cli(verbose: bool) -> None:
+    """工会问答助手 unionbot: answers about union work and labour law, with citations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--documents", "documents_dir", type=click.Path(path_type=Path), help="Folder of documents.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Where the index is written.")
+@click.option("--rebuild", is_flag=True, help="Embed everything again.")
+def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+    """Index the documents folder (only new or changed files are embedded again)."""
+    from bot.index import build_index
+
+    settings = make_settings(documents_dir=documents_dir, index_dir=index_dir)
+    try:
+        r = build_index(settings, rebuild=rebuild, progress=sys.stderr.isatty() or True)
+    except (BotError, FileNotFoundError) as e:
+        raise click.ClickException(str(e)) from e
+    for path, reason in r.errors:
+        click.echo(f"跳过 {path}：{reason}", err=True)
+    if r.up_to_date:
+        click.echo(f"索引已是最新：{r.files} 个文件，{r.passages} 个段落（{r.seconds:.1f} 秒）。")
+        return
+    click.echo(
+        f"完成：{r.files} 个文件，{r.passages} 个段落；新嵌入 {r.embedded}，复用 {r.reused}；"
+        f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个无法读取的文件；"
+        f"用时 {r.seconds:.1f} 秒。索引位置：{settings.index_dir}"
+    )
+
+
+def _render_hit(n: int, h: Hit) -> str:
+    p = h.passage
+    meta = " · ".join(x for x in (p.doc_type, p.region, p.date) if x)
+    text = p.text if len(p.text) <= 160 else p.text[:160] + "…"
+    return f"[{n}] {p.label}  ({meta}; score {h.score:.4f})\n    {text}"
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", "top_k", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--type", "doc_type", type=click.Choice(["law", "case", "news"]))
+@click.option("--region")
+@click.option("--org")
+@click.option("--year-from", type=int)
+@click.option("--year-to", type=int)
+@click.option("--index-dir", type=click.Path(path_type=Path))
+def search(query: str, top_k: int, as_json: bool, doc_type: str | None, region: str | None, org: str | None,
+           year_from: int | None, year_to: int | None, index_dir: Path | None) -> None:
+    """Show the passages retrieved for a query (no answer generation)."""
+    assistant = _assistant(make_settings(index_dir=index_dir))
+    try:
+        hits = assistant.search(query, top_k, Filters(doc_type, region, org, year_from, year_to))
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        rows = [{**h.passage.to_dict(), "label": h.passage.label, "score": h.score} for h in hits]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif not hits:
+        click.echo("没有找到相关内容。")
+    else:
+        click.echo("\n".join(_render_hit(i, h) for i, h in enumerate(hits, 1)))
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--index-dir", type=click.Path(path_type=Path))
+@click.option("--no-answers", is_flag=True, help="Retrieval figures only.")
+@click.option("--baseline", "baseline_docs", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also measure the plain baseline (750/150 chunks + vector search) over this folder.")
+def eval_(file: Path, as_json: bool, index_dir: Path | None, no_answers: bool, baseline_docs: Path | None) -> None:
+    """Compute the figures of ../shared/eval/README.md over the index."""
+    from bot.evaluate import answer_figures, read_questions, retrieval_figures
+
+    assistant = _assistant(make_settings(index_dir=index_dir))
+    questions = read_questions(file)
+    report: dict[str, Any] = {"questions": len(questions), "index": assistant.stats()}
+    report["retrieval"] = retrieval_figures(questions, lambda q: [h.passage.text for h in assistant.search(q, 10)])
+    if not no_answers:
+        report["answers"] = answer_figures(questions, assistant.ask)
+    if baseline_docs:
+        from bot.baseline import baseline_search
+
+        search_fn, n_chunks = baseline_search(baseline_docs, assistant.embedder)
+        report["baseline"] = {"chunks": n_chunks, **retrieval_figures(questions, search_fn)}
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else _render_report(report))
+
+
+def _render_report(report: dict[str, Any]) -> str:
+    lines = [f"questions: {report['questions']}  index: {report['index']['passages']} passages"]
+    for name in ("retrieval", "baseline"):
+        r = report.get(name)
+        if not r:
+            continue
+        lines.append(f"{name}: hit@1 {r['hit@1']}  hit@5 {r['hit@5']}  hit@10 {r['hit@10']}  mrr@10 {r['mrr@10']}  "
+                     f"search p50 {r['search_ms_p50']} ms  p95 {r['search_ms_p95']} ms")
+        for kind, f in r.get("by_kind", {}).items():
+            lines.append(f"  {kind:8} n={f['n']:3}  hit@1 {f['hit@1']}  hit@5 {f['hit@5']}  hit@10 {f['hit@10']}  mrr@10 {f['mrr@10']}")
+        if r.get("misses"):
+            lines.append(f"  not in top 5: {', '.join(r['misses'])}")
+    a = report.get("answers")
+    if a:
+        lines.append(f"answers: refusal_acc {a['refusal_acc']}  false_refusal {a['false_refusal']}  "
+                     f"answer_has_evidence {a['answer_has_evidence']}  citation_has_evidence {a['citation_has_evidence']}  "
+                     f"answer p50 {a['answer_ms_p50']} ms  p95 {a['answer_ms_p95']} ms")
+        if a.get("wrong_refusals"):
+            lines.append(f"  wrong refusal decisions: {', '.join(a['wrong_refusals'])}")
+    return "\n".join(lines)
