@@ -91,6 +91,7 @@ _ZH = {
     "literal_error": "取值无效，可选：{expected}",
     "enum": "取值无效，可选：{expected}",
     "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
     "dict_type": "应为 JSON 对象",
     "extra_forbidden": "不支持的字段",
     "json_invalid": "JSON 格式错误",
@@ -125,7 +126,8 @@ async def bot_error_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """'top_k' or 'filters.year_from' from ('body', 'filters', 'year_from'); the location itself is dropped."""
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)]
     return ".".join(parts) or "请求体"
 
 
