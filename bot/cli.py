@@ -141,3 +141,20 @@ def _render_report(report: dict[str, Any]) -> str:
         if a.get("wrong_refusals"):
             lines.append(f"  wrong refusal decisions: {', '.join(a['wrong_refusals'])}")
     return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(index_dir: Path | None, host: str, port: int) -> None:
+    """Start the HTTP service (chat, search, kiosk, WeChat); the index loads once, /healthz is 503 until then."""
+    import uvicorn
+
+    from bot.api.app import create_app
+
+    settings = make_settings(index_dir=index_dir)
+    if not settings.index_dir.is_dir():
+        raise click.ClickException(f"找不到索引 {settings.index_dir}，请先运行 unionbot index。(No index; run 'unionbot index'.)")
+    logging.getLogger("bot").setLevel(logging.INFO)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
