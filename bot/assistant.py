@@ -65,13 +65,11 @@ class Assistant:
         q = self.check_query(query)
         return self.retriever.search(q, k=top_k or self.settings.top_k, filters=filters or Filters())
 
-    def facets(self, query: str, filters: Filters | None = None, limit: int = 200) -> dict[str, dict[str, int]]:
-        """Counts by region, doc_type and year over the passages matching the query and filters."""
-        hits = self.search(query, top_k=min(limit, len(self.index.passages)), filters=filters)
-        hits = [h for h in hits if h.score >= self.retriever.relevance_floor]
+    def facets(self, query: str, filters: Filters | None = None) -> dict[str, dict[str, int]]:
+        """Counts by region, doc_type and year over the passages that contain a query term and pass the filters."""
+        q = self.check_query(query)
         out: dict[str, Counter[str]] = {"region": Counter(), "doc_type": Counter(), "year": Counter()}
-        for h in hits:
-            p = h.passage
+        for p in self.retriever.matching(q, filters or Filters()):
             if p.region:
                 out["region"][p.region] += 1
             out["doc_type"][p.doc_type] += 1

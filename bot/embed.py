@@ -93,7 +93,8 @@ class SentenceTransformerEmbedder(Embedder):
             raise BackendError(f"无法加载模型 {model}：{e}（离线环境请使用本地路径）") from e
         self.model = model
         self.batch_size = batch_size
-        self.dim = int(self._m.get_sentence_embedding_dimension() or 0)
+        dim_of = getattr(self._m, "get_embedding_dimension", None) or self._m.get_sentence_embedding_dimension
+        self.dim = int(dim_of() or 0)
         self.query_prefix, self.passage_prefix = instruction_prefixes(model)
 
     def encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:

@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config import Settings
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {"UNIONBOT_EMBEDDER": "fake", "UNIONBOT_STATE_DB": str(settings.state_path)}
+
+
+def test_index_search_and_eval_from_the_command_line(settings: Settings, tmp_path: Path):
+    runner = CliRunner()
+    args = ["--documents", str(settings.documents_dir), "--index-dir", str(settings.index_dir)]
+    r = runner.invoke(cli, ["index", *args], env=_env(settings))
+    assert r.exit_code == 0, r.output
+    assert "3 个文件" in r.output
+    r = runner.invoke(cli, ["index", *args], env=_env(settings))
+    assert "索引已是最新" in r.output
+
+    r = runner.invoke(cli, ["search", "年假有几天", "--index-dir", str(settings.index_dir), "--json", "--k", "2"],
+                      env=_env(settings))
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert rows[0]["label"] == "《职工权益保障示范条例》第四条" and len(rows) == 2
+
+    r = runner.invoke(cli, ["search", "工会", "--type", "case", "--region", "扬州", "--index-dir", str(settings.index_dir)],
+                      env=_env(settings))
+    assert r.exit_code == 0 and "扬州工会驿站" in r.output and "示范条例" not in r.output
+
+    qs = tmp_path / "q.jsonl"
+    qs.write_text(
+        json.dumps({"id": "1", "question": "年休假几天", "evidence": ["享受带薪年休假五天"], "kind": "law"}, ensure_ascii=False)
+        + "\n", encoding="utf-8")
+    r = runner.invoke(cli, ["eval", str(qs), "--index-dir", str(settings.index_dir), "--no-answers", "--json"],
+                      env=_env(settings))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["retrieval"]["hit@1"] == 1.0
+
+
+def test_bad_queries_and_missing_index_get_clear_messages(settings: Settings, tiny_index: Path, tmp_path: Path):
+    runner = CliRunner()
+    for query, expected in [("   ", "问题不能为空"), ("工" * 10_000, "问题太长了")]:
+        r = runner.invoke(cli, ["search", query, "--index-dir", str(settings.index_dir)], env=_env(settings))
+        assert r.exit_code == 1 and expected in r.output and "Traceback" not in r.output
+    r = runner.invoke(cli, ["search", "工会", "--index-dir", str(tmp_path / "missing")], env=_env(settings))
+    assert r.exit_code == 1 and "unionbot index" in r.output
+    r = runner.invoke(cli, ["index", "--documents", str(tmp_path / "nothing"), "--index-dir", str(tmp_path / "i")],
+                      env=_env(settings))
+    assert r.exit_code == 1 and "文档目录不存在" in r.output
+    # the index that was there is untouched by the failed run
+    r = runner.invoke(cli, ["search", "工会", "--index-dir", str(settings.index_dir)], env=_env(settings))
+    assert r.exit_code == 0

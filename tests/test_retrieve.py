@@ -1,0 +1,44 @@
+from bot.fuse import rrf
+from bot.retrieve import to_document
+from bot.types import Filters
+
+
+def test_rrf_matches_hand_computed_scores():
+    s = rrf([[1, 2, 3], [3, 1]], [1.0, 2.0], k=10)
+    assert s[1] == 1 / 11 + 2 / 12
+    assert s[3] == 1 / 13 + 2 / 11
+    assert s[2] == 1 / 12
+    assert sorted(s, key=lambda r: -s[r]) == [3, 1, 2]
+
+
+def test_lay_question_finds_the_statute_article(assistant):
+    hits = assistant.search("老板拖欠工资怎么办", top_k=3)
+    assert hits[0].passage.article == "第三条"
+    assert hits[0].sparse_rank == 1 and hits[0].dense_score is not None
+
+
+def test_filters_by_type_region_and_year(assistant):
+    assert {h.passage.doc_type for h in assistant.search("工会", 10, Filters(doc_type="law"))} == {"law"}
+    hits = assistant.search("工会", 10, Filters(region="宁波"))
+    assert hits and all(h.passage.region == "宁波" or "宁波" in h.passage.regions for h in hits)
+    assert all(h.passage.year == 2024 for h in assistant.search("工会", 10, Filters(year_from=2024, year_to=2024)))
+    assert assistant.search("工会", 10, Filters(region="拉萨")) == []
+
+
+def test_langchain_retriever_interface_returns_documents_with_metadata(assistant):
+    assistant.retriever.k = 2
+    docs = assistant.retriever.invoke("工会驿站有多少家")
+    assert len(docs) == 2 and "120家" in docs[0].page_content
+    assert docs[0].metadata["title"] == "扬州工会驿站服务新就业形态劳动者" and docs[0].metadata["region"] == "扬州"
+    assert to_document(assistant.search("年休假", 1)[0]).metadata["label"] == "《职工权益保障示范条例》第四条"
+
+
+def test_documents_neighbours_similar_and_facets(assistant):
+    hit = assistant.search("货车司机入会", 1)[0]
+    doc = assistant.document(hit.passage.id)
+    assert hit.passage in doc and [p.position for p in doc] == list(range(len(doc)))
+    assert all(h.passage.doc_id != hit.passage.doc_id for h in assistant.similar(hit.passage.id, 3))
+    facets = assistant.facets("工会")
+    assert facets["doc_type"]["case"] >= 1 and "扬州" in facets["region"]
+    narrowed = assistant.facets("工会", Filters(region="宁波"))
+    assert set(narrowed["region"]) == {"宁波"}

@@ -1,0 +1,54 @@
+from bot.split import article_number, split
+from bot.types import SourceFile
+from tests.corpus_text import NEWSLETTER, STATUTE
+
+
+def _src(text: str, path: str) -> SourceFile:
+    return SourceFile(path=path, text=text, sha256="x", encoding="utf-8")
+
+
+def test_statute_one_passage_per_article_with_title_chapter_and_number():
+    ps = split(_src(STATUTE, "职工权益保障示范条例(2020-01-01).md"))
+    assert [p.article for p in ps] == [f"第{n}条" for n in "一二三四五六七"]
+    third = ps[2]
+    assert third.label == "《职工权益保障示范条例》第三条"
+    assert third.chapter == "第二章 工资与休息"
+    assert third.text.startswith("第三条 用人单位应当按月") and "劳动争议仲裁" in third.text  # both paragraphs
+    assert third.doc_type == "law" and third.date == "2020-01-01"
+    assert "示范委员会通过" not in "".join(p.text for p in ps)  # the history before INFO END is left out
+    assert article_number("第一百零三条") == 103
+
+
+def test_long_article_is_cut_by_paragraph_and_keeps_its_number():
+    body = "\n\n".join(f"（{i}）" + "用人单位应当依法保障职工权益。" * 8 for i in range(1, 6))
+    text = f"# 示例法\n\n第一条 总则。\n\n第二条 下列情形：\n\n{body}\n\n第三条 附则。\n"
+    ps = split(_src(text, "示例法.md"), max_chars=300)
+    second = [p for p in ps if p.article == "第二条"]
+    assert len(second) > 1 and all(len(p.text) <= 300 for p in second)
+    assert "".join(p.text.replace("\n", "") for p in second) == ("第二条 下列情形：" + body).replace("\n", "")
+
+
+def test_newsletter_articles_metadata_and_paragraph_passages():
+    ps = split(_src(NEWSLETTER, "工会简讯.txt"))
+    docs = {}
+    for p in ps:
+        docs.setdefault(p.doc_id, []).append(p)
+    assert len(docs) == 2
+    first, second = docs.values()
+    assert first[0].title == "扬州工会驿站服务新就业形态劳动者"
+    assert first[0].org == "扬州市总工会" and first[0].region == "扬州" and first[0].column == "基层动态"
+    assert first[0].doc_type == "case"
+    assert second[0].title == "宁波北仑开展工资集体协商" and second[0].doc_type == "news"
+    assert second[0].date == "2024" and second[0].region == "宁波"
+    assert "小编说" in first[-1].text  # kept with its article
+    assert all(p.text in NEWSLETTER for p in ps if "\n" not in p.text)
+
+
+def test_page_break_inside_a_sentence_is_rejoined_and_sentences_never_cut():
+    para = "近年来，某市总工会持续推进产业工人队伍建设改革，围绕技能提升、待遇保障和" 
+    text = f"标题一则\n\n某市总工会 张三\n\n{para}\n\n权益维护三个方面出台了十项措施。{'工会组织职工开展技能竞赛。' * 40}\n"
+    ps = split(_src(text, "n.txt"), min_chars=50, max_chars=200)
+    joined = "".join(p.text.replace("\n", "") for p in ps)
+    assert "待遇保障和权益维护三个方面" in joined
+    for p in ps:
+        assert p.text.rstrip().endswith(("。", "；", "！", "？")), p.text

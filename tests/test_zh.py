@@ -1,0 +1,23 @@
+from bot import zh
+
+
+def test_sentences_keep_full_width_marks_and_closing_quotes():
+    assert zh.sentences("第一条 为了保护。他说“好的！”然后；最后") == ["第一条 为了保护。", "他说“好的！”", "然后；", "最后"]
+
+
+def test_tokenize_uses_user_dictionary_and_drops_stopwords():
+    tokens = zh.tokenize("我们的工会驿站怎么办理产改？")
+    assert "工会驿站" in tokens and "产改" in tokens
+    assert "我们" not in tokens and "怎么" not in tokens and "？" not in tokens
+
+
+def test_expand_adds_legal_wording_for_everyday_words():
+    q = zh.expand("老板不签合同，社保也不交")
+    assert "用人单位" in q and "社会保险" in q and "未订立书面劳动合同" in q
+    assert zh.expand("劳动合同法第十条") == "劳动合同法第十条"
+
+
+def test_places_and_numbers():
+    assert zh.places_in("宁波北仑区总工会和扬州市总工会") == ["宁波", "北仑", "扬州"]
+    assert zh.cn_number("八十二") == 82 and zh.cn_number("一百零三") == 103 and zh.cn_number("十") == 10
+    assert zh.cn_number("条") is None
