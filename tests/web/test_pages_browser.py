@@ -180,7 +180,7 @@ def test_search_document_view_highlights_the_passage(open_page: PageFactory) -> 
     opened.shot("search-phone-document")
     page.keyboard.press("Escape")  # keyboard closes the dialog
     page.wait_for_selector("#doc-view", state="hidden")
-    assert "doc=" not in page.url
+    page.wait_for_function("() => !location.search.includes('doc=')")  # the close event tidies the address
     opened.console.assert_clean()
 
 
