@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -202,7 +203,7 @@ def test_search_keyboard_only(open_page: PageFactory) -> None:
 
 
 def test_kiosk_topic_answers_without_typing_and_resets_when_idle(open_page: PageFactory) -> None:
-    opened = open_page(f"/kiosk?key={KIOSK_KEY}&idle=3", KIOSK_PORTRAIT)
+    opened = open_page(f"/kiosk?key={KIOSK_KEY}&idle=5", KIOSK_PORTRAIT)
     page = opened.page
     assert page.locator("input, textarea").count() == 0  # no text field needed
     assert float(page.evaluate("getComputedStyle(document.body).fontSize").rstrip("px")) >= 24
@@ -225,7 +226,12 @@ def test_kiosk_topic_answers_without_typing_and_resets_when_idle(open_page: Page
     opened.shot("kiosk-portrait-answer")
 
     # No touch for the (shortened) idle time: the screen is wiped for the next visitor.
-    page.wait_for_selector("body[data-screen=home]", state="attached", timeout=8000)
+    page.locator("#answer-question").click()  # a touch restarts the idle timer
+    touched = time.monotonic()
+    page.wait_for_timeout(2500)
+    assert page.get_attribute("body", "data-screen") == "answer"  # not before the idle time
+    page.wait_for_selector("body[data-screen=home]", state="attached", timeout=12_000)
+    assert time.monotonic() - touched >= 4.5
     assert page.locator("#answer").is_hidden()
     assert page.locator("#home").is_visible()
     assert page.locator("#answer-box").inner_text() == ""
