@@ -111,12 +111,11 @@
 
   // ------------------------------------------------------------ rendering
 
+  /** Facet counts are over the passages that contain the query's words; the list may add related ones. */
   function renderCount(data) {
-    const facets = data.facets || {};
-    const byType = facets.doc_type || {};
-    let total = Object.values(byType).reduce((a, b) => a + Number(b || 0), 0);
-    if (!total) total = current.length;
-    total = Math.max(total, current.length);
+    const byType = (data.facets || {}).doc_type || {};
+    const matching = Object.values(byType).reduce((a, b) => a + Number(b || 0), 0);
+    const total = matching || current.length;
     countBox.dataset.total = String(total);
     countBox.dataset.shown = String(current.length);
     const took = data.took_ms != null ? "（用时 " + Math.round(data.took_ms) + " 毫秒）" : "";
@@ -124,9 +123,11 @@
       countBox.innerHTML = "没有找到相关内容" + UB.esc(took);
       return;
     }
+    let extra = "";
+    if (matching && current.length > matching) extra = "，另列出 " + (current.length - matching) + " 条相关内容";
+    else if (current.length < total) extra = "，显示最相关的 " + current.length + " 条";
     countBox.innerHTML =
-      "共 <strong>" + total + "</strong> 条相关段落" +
-      (total > current.length ? "，显示最相关的 " + current.length + " 条" : "") + UB.esc(took);
+      "找到 <strong>" + total + "</strong> 条" + (matching ? "含检索词的段落" : "相关段落") + UB.esc(extra + took);
   }
 
   function sortedEntries(key, counts) {
