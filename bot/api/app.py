@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import __version__
 from bot.api import errors
-from bot.api.deps import KioskKeys, RateLimiter
+from bot.api.deps import KioskKeys, LruCache, RateLimiter
 from bot.api.routes import chat, documents, feedback, health, kiosk, search, wechat
 from bot.api.storage import Storage
 from bot.config import Settings, get_settings
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 access_log = logging.getLogger("bot.api.access")
 
 AssistantFactory = Callable[[Settings], Any]
+SEARCH_CACHE_SIZE = 1024  # /api/search responses kept for repeated requests
 
 
 def _default_factory(settings: Settings) -> Any:
@@ -67,6 +68,7 @@ def create_app(
     app.state.load_error = None
     app.state.kiosk_keys = KioskKeys(settings.kiosk_keys_file)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_minute)
+    app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
     wechat.setup(app, settings)
 
     errors.install(app)
@@ -96,12 +98,20 @@ def _web_router() -> Any:
 def _load(app: FastAPI, settings: Settings, factory: AssistantFactory) -> None:
     t0 = time.perf_counter()
     try:
-        app.state.assistant = factory(settings)
+        assistant = factory(settings)
+        _warm_up(assistant)
+        app.state.assistant = assistant
     except Exception as e:  # noqa: BLE001 - keep serving 503 with the reason instead of dying silently
         app.state.load_error = str(e)
         logger.exception("loading the index from %s failed", settings.index_dir)
         return
     logger.info("index loaded from %s in %.1f s", settings.index_dir, time.perf_counter() - t0)
+
+
+def _warm_up(assistant: Any) -> None:
+    """One search before serving: tokenizer dictionaries and model sessions load once, not in 20 threads at once."""
+    assistant.search("工会 劳动合同", top_k=1)
+    assistant.facets("工会 劳动合同")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:

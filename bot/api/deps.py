@@ -8,9 +8,9 @@ import math
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -147,3 +147,38 @@ def kiosk_station(
 
 
 StationDep = Annotated[str, Depends(kiosk_station)]
+
+
+V = TypeVar("V")
+
+
+class LruCache(Generic[V]):
+    """A small thread-safe LRU map (responses over the read-only index, keyed by the validated request)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: V) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+def get_search_cache(request: Request) -> LruCache:  # type: ignore[type-arg]
+    return request.app.state.search_cache
+
+
+SearchCacheDep = Annotated[LruCache, Depends(get_search_cache)]  # type: ignore[type-arg]

@@ -120,7 +120,7 @@ async def bot_error_handler(request: Request, exc: Exception) -> JSONResponse:
             if isinstance(exc, cls):
                 status, code = st, cd
                 break
-    log = logger.warning if status < 500 else logger.error
+    log = logger.info if isinstance(exc, ServiceLoading) else logger.warning if status < 500 else logger.error
     log("%s %s -> %d %s: %s", request.method, request.url.path, status, code, exc)
     return _json(status, code, str(exc), headers)
 

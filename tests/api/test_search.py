@@ -99,3 +99,14 @@ def test_oversized_body_is_413_by_length_and_while_streaming(client: TestClient)
 
     r = client.post("/api/search", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
+
+
+def test_repeated_search_is_served_from_the_cache_with_the_same_body(client: TestClient) -> None:
+    payload = {"query": "加班费", "top_k": 2}
+    first = client.post("/api/search", json=payload)
+    second = client.post("/api/search", json=payload)
+    assert first.headers["x-cache"] == "miss" and second.headers["x-cache"] == "hit"
+    strip = lambda r: {k: v for k, v in r.json().items() if k != "took_ms"}  # noqa: E731
+    assert strip(first) == strip(second)
+    other = client.post("/api/search", json={**payload, "top_k": 3})
+    assert other.headers["x-cache"] == "miss" and len(other.json()["results"]) >= len(first.json()["results"])
