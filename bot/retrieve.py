@@ -16,7 +16,7 @@ from bot.embed import Embedder
 from bot.fuse import rrf
 from bot.index import Index
 from bot.types import Filters, Hit, Passage
-from bot.zh import expand, tokenize
+from bot.zh import bm25_tokens, expand
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class HybridRetriever(BaseRetriever):
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n best BM25 passages with a positive score, and every row's BM25 score."""
-        tokens = tokenize(query)
+        tokens = bm25_tokens(query)
         if not tokens:
             return [], np.zeros(len(self.index.passages), dtype=np.float32)
         scores = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)

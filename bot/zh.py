@@ -81,6 +81,31 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+TOKENIZER = "jieba-search+cjk-bigrams/1"  # recorded in the index manifest; change it when tokens change
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Words (tokenize) plus overlapping character bigrams of Chinese runs.
+
+    Bigrams catch what segmentation splits differently in question and source ("三阶段" / "三阶赋能",
+    "新进厂职工" / "新职工"); measured on the dev set they lift BM25 hit@5 and MRR.
+    """
+    stop = stopwords()
+    grams = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    return tokenize(text) + [g for g in grams if g not in stop]
+
+
+def vocabulary_hash() -> str:
+    """Hash of the data files that shape BM25 tokens (user dictionary, stopwords)."""
+    import hashlib
+
+    h = hashlib.sha256(TOKENIZER.encode())
+    for name in ("userdict.txt", "stopwords.txt"):
+        h.update(resources.files("bot").joinpath("data").joinpath(name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def words(text: str) -> list[str]:
     """Plain jieba words (precise mode), for key-term extraction."""
     stop = stopwords()
