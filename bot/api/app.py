@@ -79,9 +79,34 @@ def create_app(
     if web_router is not None:
         app.include_router(web_router)
 
+    _document_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: sees every request, turns crashes into a plain 500
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema tell the truth: every 422 (any router's) has our ErrorOut shape, not FastAPI's."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/ErrorOut"}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                r422 = op.get("responses", {}).get("422")
+                if r422 and "HTTPValidationError" in json.dumps(r422):
+                    op["responses"]["422"] = {"description": "参数无效", "content": {"application/json": {"schema": ref}}}
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in json.dumps(schema.get("paths", {})):
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _web_router() -> Any:

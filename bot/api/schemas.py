@@ -12,7 +12,9 @@ SessionId = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", desc
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields and loose types ("5" for 5, 0 for false) are rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # ------------------------------------------------------------------- health
@@ -60,6 +62,7 @@ class SearchIn(_In):
     facets: bool = Field(True, description="是否返回按地区、类型、年份的分面计数")
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"query": "快递员 工会 入会", "top_k": 5, "filters": {"doc_type": "case", "region": "浙江", "year_from": 2020}},
@@ -209,6 +212,7 @@ class ChatIn(_In):
     stream: bool = Field(False, description="true 时以 Server-Sent Events 逐句返回")
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"message": "老板拖欠工资三个月了，我该怎么办？"},
@@ -263,6 +267,7 @@ class FeedbackIn(_In):
     comment: str = Field("", max_length=1000)
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"session_id": "3f2b9c0e6d1a4b7c", "message_id": "m-8a1d", "rating": "down", "comment": "没有提到仲裁时效"}]},
     )
 
@@ -295,7 +300,7 @@ class FeedbackList(BaseModel):
 class KioskIn(_In):
     message: str = Field(min_length=1, description="触摸屏上输入或选择的问题")
     new_session: bool = Field(False, description="true 时忘掉本站点之前的对话（如“重新开始”按钮）")
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"message": "工伤认定要多久？"}]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"message": "工伤认定要多久？"}]})
 
 
 class KioskCitation(BaseModel):
@@ -349,5 +354,10 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": desc}
-    for code, desc in [(400, "请求体不是合法 JSON"), (413, "请求体过大"), (422, "参数无效"), (503, "索引加载中")]
+    for code, desc in [(400, "请求体不是合法 JSON"), (404, "找不到"), (413, "请求体过大"), (422, "参数无效"), (503, "索引加载中")]
 }
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses (422 replaces FastAPI's default validation schema)."""
+    return {code: ERRORS[code] for code in codes}

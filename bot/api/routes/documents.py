@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from bot.api.deps import AssistantDep
-from bot.api.schemas import ERRORS, DocumentOut, ErrorOut, SearchResult, SimilarOut
+from bot.api.schemas import DocumentOut, ErrorOut, SearchResult, SimilarOut, errors
 from bot.api.routes.search import highlight_spans
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 DocId = Annotated[str, Path(min_length=1, max_length=200, description="文档 ID，或段落 ID（doc_id:position）", examples=["laodong-hetong-fa:18"])]
-NOT_FOUND = {404: {"model": ErrorOut, "description": "找不到文档或段落"}, 503: ERRORS[503]}
+NOT_FOUND = {**errors(422, 503), 404: {"model": ErrorOut, "description": "找不到文档或段落"}}
 
 
 @router.get("/{doc_id}", response_model=DocumentOut, responses=NOT_FOUND, summary="阅读全文")

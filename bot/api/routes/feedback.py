@@ -8,11 +8,15 @@ from fastapi import APIRouter, Query
 
 from bot.api.deps import AdminDep, StorageDep
 from bot.api.errors import NotFound
-from bot.api.schemas import ERRORS, ErrorOut, FeedbackIn, FeedbackItem, FeedbackList, FeedbackOut, KioskUsage
+from bot.api.schemas import ERRORS, ErrorOut, FeedbackIn, FeedbackItem, FeedbackList, FeedbackOut, KioskUsage, errors
 
 router = APIRouter(tags=["feedback"])
 
-AUTH = {401: {"model": ErrorOut, "description": "令牌无效"}, 403: {"model": ErrorOut, "description": "管理接口未开启"}}
+AUTH = {
+    401: {"model": ErrorOut, "description": "令牌无效"},
+    403: {"model": ErrorOut, "description": "管理接口未开启"},
+    **errors(422),
+}
 
 
 @router.post(

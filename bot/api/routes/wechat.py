@@ -23,6 +23,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from bot.api.errors import ApiError, Forbidden, NotFound
+from bot.api.schemas import ErrorOut, errors
 from bot.api.storage import Storage
 from bot.config import Settings
 from bot.errors import BotError, InvalidQuery
@@ -230,8 +231,13 @@ def _client(request: Request) -> str:
 
 @router.get(
     "/wechat",
-    response_class=PlainTextResponse,
-    responses={403: {"description": "签名校验失败"}, 404: {"description": "未配置公众号"}},
+    response_model=None,
+    responses={
+        200: {"content": {"text/plain": {"example": "echostr 原样返回"}}, "description": "签名正确时原样返回 echostr"},
+        403: {"model": ErrorOut, "description": "签名校验失败"},
+        404: {"model": ErrorOut, "description": "未配置公众号"},
+        **errors(422),
+    },
     summary="公众号服务器地址验证",
 )
 def wechat_verify(
@@ -245,7 +251,13 @@ def wechat_verify(
 @router.post(
     "/wechat",
     response_class=Response,
-    responses={200: XML, 400: {"description": "消息无法解析"}, 403: {"description": "签名校验失败"}, 404: {"description": "未配置公众号"}},
+    responses={
+        200: XML,
+        400: {"model": ErrorOut, "description": "消息无法解析"},
+        403: {"model": ErrorOut, "description": "签名校验失败"},
+        404: {"model": ErrorOut, "description": "未配置公众号"},
+        **errors(413, 422),
+    },
     summary="公众号消息回调",
 )
 async def wechat_message(
