@@ -109,12 +109,24 @@ def _manifest(settings: Settings, embedder: Embedder, load: LoadReport, passages
     return {
         "format_version": FORMAT_VERSION,
         "embedder": {"name": embedder.name, "model": embedder.model, "dim": embedder.dim},
-        "split": {"min_chars": settings.passage_min_chars, "max_chars": settings.passage_max_chars},
+        "split": {"min_chars": settings.passage_min_chars, "max_chars": settings.passage_max_chars,
+                  "code": _splitter_hash()},
         "bm25": {"tokens": vocabulary_hash()},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "files": {f.path: {"sha256": f.sha256, "encoding": f.encoding} for f in load.files},
         "passages": len(passages),
     }
+
+
+def _splitter_hash() -> str:
+    """Hash of the splitting code and place list: a change re-splits every file (vectors are still reused)."""
+    from importlib import resources
+
+    import bot.split
+
+    h = hashlib.sha256(Path(bot.split.__file__).read_bytes())
+    h.update(resources.files("bot").joinpath("data").joinpath("regions.tsv").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:

@@ -166,7 +166,7 @@ def _cut_long(paragraph: str, max_chars: int) -> list[str]:
 @dataclass
 class _Block:
     text: str
-    kind: str  # column | heading | author | source | photo | date | body
+    kind: str  # column | title | heading | author | source | photo | date | body
 
 
 @dataclass
@@ -198,6 +198,8 @@ def _classify(text: str) -> _Block:
         return _Block(text, "photo")
     if _DATE_RE.fullmatch(re.sub(r"\s*星期.*$", "", text)) or re.fullmatch(r"\d{4}\s*年第.*期.*", text):
         return _Block(text, "date")
+    if text.startswith("# "):  # a Markdown level-1 heading always starts an article
+        return _Block(text.lstrip("#").strip(), "title")
     if text.startswith("#"):
         return _Block(text.lstrip("#").strip(), "heading")
     if _REPORTER_RE.match(text) or _looks_author(text):
@@ -256,10 +258,19 @@ def _articles(blocks: list[_Block]) -> list[_Article]:
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
         if b.kind == "column":
             start().column = b.text
+        elif b.kind == "title":
+            if art.has_body or art.titles:
+                column = art.column if not art.has_body else None
+                if art.has_body:
+                    start()
+                else:  # a headline run: keep collecting the title lines
+                    pass
+                art.column = art.column or column
+            art.titles.append(b.text)
         elif b.kind == "heading":
             new_article = (
                 ended
-                or (nxt is not None and nxt.kind in {"author", "heading", "date"} and art.has_body)
+                or (nxt is not None and nxt.kind in {"author", "heading", "title", "date"} and art.has_body)
                 or (nxt is not None and nxt.kind == "body" and nxt.text.startswith("本报讯") and art.has_body)
             )
             if new_article:
@@ -298,6 +309,9 @@ def _org(art: _Article, body: str) -> str | None:
         inner = re.sub(r"^来源[:：]|[（()）《》]|作者单位[:：]", "", art.source_line).strip()
         if inner:
             return inner
+    lead = re.match(r"^([\u4e00-\u9fa5]{2,10})[：:]", art.titles[0]) if art.titles else None
+    if lead:  # "江苏交控： 打破成长天花板…": the report is about the organisation before the colon
+        return lead.group(1)
     m = _org_re().search(" ".join(art.titles) + body[:300])
     return m.group(0) if m else None
 

@@ -89,3 +89,13 @@ def test_missing_or_mismatched_index_says_what_to_run(settings: Settings, tmp_pa
     build_index(settings)
     with pytest.raises(IndexMismatch, match="--rebuild"):
         load_index(settings.index_dir, FakeEmbedder(dim=64))
+
+
+def test_a_new_splitter_resplits_unchanged_files_and_reuses_vectors(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    emb = CountingEmbedder()
+    build_index(settings, embedder=emb)
+    monkeypatch.setattr("bot.index._splitter_hash", lambda: "changed")
+    emb.count = 0
+    r = build_index(settings, embedder=emb)
+    assert not r.up_to_date and r.embedded == 0 and r.reused == r.passages
+    assert json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))["split"]["code"] == "changed"
