@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +54,26 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
-    import jieba
+_JIEBA_LOCK = threading.Lock()
+_JIEBA: list[Any] = []
 
-    jieba.setLogLevel(logging.WARNING)
-    tk = jieba.Tokenizer()
-    path = resources.files("bot").joinpath("data").joinpath("userdict.txt")
-    with resources.as_file(path) as p:
-        tk.load_userdict(str(p))
-    tk.initialize()
-    return tk
+
+def _jieba() -> Any:
+    """The jieba tokenizer with our user dictionary, built once even when many threads ask at the same time."""
+    if _JIEBA:
+        return _JIEBA[0]
+    with _JIEBA_LOCK:
+        if not _JIEBA:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tk = jieba.Tokenizer()
+            path = resources.files("bot").joinpath("data").joinpath("userdict.txt")
+            with resources.as_file(path) as p:
+                tk.load_userdict(str(p))
+            tk.initialize()
+            _JIEBA.append(tk)
+    return _JIEBA[0]
 
 
 @lru_cache(maxsize=1)

@@ -21,3 +21,23 @@ def test_places_and_numbers():
     assert zh.places_in("宁波北仑区总工会和扬州市总工会") == ["宁波", "北仑", "扬州"]
     assert zh.cn_number("八十二") == 82 and zh.cn_number("一百零三") == 103 and zh.cn_number("十") == 10
     assert zh.cn_number("条") is None
+
+
+def test_tokenizer_is_built_once_under_concurrent_first_use(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(zh, "_JIEBA", [])
+    built = []
+    real_load = __import__("jieba").Tokenizer.load_userdict
+
+    def counting_load(self, *a, **k):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return real_load(self, *a, **k)
+
+    monkeypatch.setattr("jieba.Tokenizer.load_userdict", counting_load)
+    threads = [threading.Thread(target=zh.tokenize, args=("工会驿站",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1
