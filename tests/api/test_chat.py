@@ -52,6 +52,7 @@ def test_stream_sends_start_deltas_and_done(client: TestClient) -> None:
     assert kinds[0] == "start" and kinds[-1] == "done" and set(kinds[1:-1]) == {"delta"}
     done = events[-1][1]
     assert "".join(d["text"] for e, d in events if e == "delta") == done["answer"]
+    assert not any(d["text"].startswith("[") for e, d in events if e == "delta")  # markers stay with their sentence
     assert done["citations"] and done["session_id"] == events[0][1]["session_id"]
     assert done["message_id"] == events[0][1]["message_id"]
 

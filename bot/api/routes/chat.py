@@ -16,8 +16,9 @@ from bot.types import Answer
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
-# A piece ends after sentence-final punctuation (with closing quotes) or a newline; pieces join back to the text.
-_PIECE = re.compile(r".*?(?:[。！？；!?;]+[”’」』）)】]*\n?|\n|$)", re.S)
+# A piece ends after sentence-final punctuation (with closing quotes and citation markers such as [1]) or a newline;
+# the pieces join back to exactly the text.
+_PIECE = re.compile(r".*?(?:(?:[。！？；!?;]+|……)[”’」』）)】]*(?:\s*\[\d+\])*\n?|\n|$)", re.S)
 
 SSE_DOC = (
     "`stream=true` 时返回 `text/event-stream`：先发 `event: start`（session_id, message_id），"
