@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_messages (
@@ -214,10 +214,6 @@ class Storage:
         """Mark the reply as sent; False if it had already been sent (so it is sent once)."""
         cur = self._run("UPDATE api_wechat_messages SET delivered = 1 WHERE msg_id = ? AND delivered = 0", (msg_id,))
         return cur.rowcount == 1
-
-    def iter_tables(self) -> Iterator[str]:
-        for r in self._rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
-            yield str(r[0])
 
 
 def _wechat(r: sqlite3.Row) -> WechatMessage:
