@@ -168,3 +168,20 @@ def test_slow_answer_gets_holding_reply_then_check_answer(make_client: ClientFac
     assert "依据：" in answer
     assert reply_content(post(c, text_xml("查看回答", 5004))) == NOTHING_PENDING
     assert post(c, text_xml("试用期最长多久？", 5001)) == "success"  # already delivered once
+
+
+def test_overlong_question_gets_the_reason_in_chinese(client: TestClient) -> None:
+    content = reply_content(post(client, text_xml("工资" * 600, 6001)))
+    assert "问题太长" in content and "(" not in content
+
+
+def test_answer_lost_in_a_restart_is_reported_not_left_pending(make_client: ClientFactory) -> None:
+    from .conftest import stop
+
+    first = make_client()
+    first.app.state.storage.claim_wechat_message("7001", OPENID, "试用期多久？")  # its worker died with the process
+    stop(first)
+    second = make_client()
+    content = reply_content(post(second, text_xml("查看回答", 7002)))
+    assert "重新发送" in content
+    assert second.app.state.storage.wechat_message("7001").status == "failed"
