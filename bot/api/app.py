@@ -46,6 +46,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.storage = Storage(settings.state_path)
+        wechat.setup(app, settings)
         loader = threading.Thread(target=_load, args=(app, settings, factory), name="index-loader", daemon=True)
         if background_load:
             loader.start()
@@ -55,6 +56,7 @@ def create_app(
         wechat.shutdown(app)
         if app.state.assistant is not None:
             app.state.assistant.close()
+            app.state.assistant = None
         app.state.storage.close()
 
     app = FastAPI(
@@ -69,7 +71,6 @@ def create_app(
     app.state.kiosk_keys = KioskKeys(settings.kiosk_keys_file)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_minute)
     app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
-    wechat.setup(app, settings)
 
     errors.install(app)
     for module in (health, search, documents, chat, feedback, kiosk, wechat):
