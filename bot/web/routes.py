@@ -107,9 +107,11 @@ def qr_code(
     """The kiosk shows this so visitors can open the same answer on their phones."""
     import qrcode
     import qrcode.image.svg
+    import qrcode.util
 
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=10)
-    qr.add_data(text)
+    # Byte mode always: qrcode's automatic numeric mode fails on long all-digit texts (146+ digits).
+    qr.add_data(qrcode.util.QRData(text.encode("utf-8"), mode=qrcode.util.MODE_8BIT_BYTE))
     qr.make(fit=True)
     img = qr.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
     buf = io.BytesIO()

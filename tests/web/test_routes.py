@@ -70,6 +70,12 @@ def test_qr_code_is_an_svg_of_the_text(client: TestClient) -> None:
     assert "<path" in r.text
 
 
+@pytest.mark.parametrize("text", ["0" * 146, "9" * 600, "工" * 600])
+def test_qr_code_encodes_long_digit_and_chinese_texts(client: TestClient, text: str) -> None:
+    r = client.get("/api/qr", params={"text": text})  # numeric mode used to fail with a 500
+    assert r.status_code == 200 and "<path" in r.text
+
+
 @pytest.mark.parametrize("params", [{}, {"text": ""}, {"text": "x" * 601}])
 def test_qr_code_rejects_empty_or_long_text(client: TestClient, params: dict[str, str]) -> None:
     r = client.get("/api/qr", params=params)
