@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from bot.config import Settings
 from bot.embed import Embedder
@@ -35,6 +37,22 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(h) for h in self.search(query, k=self.k, filters=self.filters)]
 
+    _qcache: "OrderedDict[str, np.ndarray]" = PrivateAttr(default_factory=OrderedDict)
+    _qlock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """(1, dim) query embedding; the last 2048 are kept, as embedding is most of a search's cost."""
+        with self._qlock:
+            if text in self._qcache:
+                self._qcache.move_to_end(text)
+                return self._qcache[text]
+        vec = self.embedder.embed_queries([text])
+        with self._qlock:
+            self._qcache[text] = vec
+            if len(self._qcache) > 2048:
+                self._qcache.popitem(last=False)
+        return vec
+
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if filters.empty:
             return None
@@ -42,7 +60,7 @@ class HybridRetriever(BaseRetriever):
 
     def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n most similar passages, and the cosine similarity of every row considered."""
-        qv = self.embedder.embed_queries([query])
+        qv = self.query_vector(query)
         total = self.index.faiss_index.ntotal
         depth = total if mask is not None else min(n, total)
         scores, rows = self.index.faiss_index.search(qv, depth)

@@ -42,3 +42,13 @@ def test_documents_neighbours_similar_and_facets(assistant):
     assert facets["doc_type"]["case"] >= 1 and "扬州" in facets["region"]
     narrowed = assistant.facets("工会", Filters(region="宁波"))
     assert set(narrowed["region"]) == {"宁波"}
+
+
+def test_repeated_questions_reuse_the_query_embedding(assistant, monkeypatch):
+    calls = []
+    real = assistant.embedder.embed_queries
+    monkeypatch.setattr(assistant.embedder, "embed_queries", lambda texts: calls.append(texts) or real(texts))
+    first = assistant.search("年休假有几天", 3)
+    again = assistant.search("年休假有几天", 3)
+    assert [h.passage.id for h in first] == [h.passage.id for h in again]
+    assert len(calls) == 1
