@@ -25,11 +25,14 @@ _LIST_ITEM = re.compile(r"^([（(][一二三四五六七八九十0-9]+[)）]|[0-
 _QUANTITY_Q = re.compile(r"多少|几|多久|多长|比例|占比|金额|标准|多大|多高|百分")
 _HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万]+(?:[个名家条项天日年月倍元万亿%％]|分之)")
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
+_CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
+CONTEXT_SHARE = 0.4  # a question word found in the passage but not in the sentence
+LONG_SHARE = 0.6  # sentences longer than this share of the answer budget are cut down to their best clauses
 
 MIN_SENTENCE_CHARS = 6  # shorter pieces (headings, "（一）") never stand alone in an answer
-RANK_DECAY = 0.85  # weight of passage r (0-based) is RANK_DECAY**r
+RANK_DECAY = 0.92  # weight of passage r (0-based) is RANK_DECAY**r
 KEEP_RATIO = 0.45  # further sentences must score at least this share of the best one
-MAX_PASSAGES = 4  # passages whose sentences are considered
+MAX_PASSAGES = 8  # passages whose sentences are considered
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,16 @@ def match(term: Term, sentence: str) -> float:
     return 0.5 if any(p in sentence for p in term.parts) else 0.0
 
 
-def sentence_score(sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool = False) -> float:
-    """Weighted, idf-scaled question words the sentence contains (+ a bonus for numbers when asked)."""
+def sentence_score(
+    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool = False, context: str = ""
+) -> float:
+    """Weighted, idf-scaled question words the sentence contains (+ a bonus for numbers when asked).
+
+    Words found only in the sentence's context (its passage and title: the place or company a report is
+    about) count CONTEXT_SHARE as much.
+    """
     s = sentence.lower()
-    score = sum(t.weight * idf.get(t.word, 1.0) * match(t, s) for t in terms)
+    score = sum(t.weight * idf.get(t.word, 1.0) * max(match(t, s), CONTEXT_SHARE * match(t, context)) for t in terms)
     if quantity and score > 0 and _HAS_NUMBER.search(sentence):
         score += 0.75
     return score
@@ -101,18 +110,48 @@ def passage_sentences(passage: Passage) -> list[str]:
     return [s for s in sentences(text) if not is_injection(s)]
 
 
-def candidates(question: str, hits: list[Hit], max_passages: int = MAX_PASSAGES) -> list[Candidate]:
-    """Scored sentences of the top passages, best first."""
+def _context(p: Passage) -> str:
+    return f"{p.title} {p.org or ''} {p.region or ''} {' '.join(p.regions)} {p.text}".lower()
+
+
+def best_window(
+    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool, limit: int, context: str = ""
+) -> str:
+    """The run of whole clauses of an over-long sentence that scores best within `limit` chars, cuts marked ……"""
+    clauses = [c for c in _CLAUSE_SPLIT.split(sentence) if c]
+    best, best_key = sentence[:0], (-1.0, 0)
+    for i in range(len(clauses)):
+        size = 0
+        for j in range(i, len(clauses)):
+            size += len(clauses[j])
+            if size > limit and j > i:
+                break
+            text = "".join(clauses[i : j + 1])
+            key = (sentence_score(text, terms, idf, quantity, context), -len(text))
+            if key > best_key:
+                best, best_key = (i, j), key
+    i, j = best  # type: ignore[misc]
+    text = "".join(clauses[i : j + 1]).rstrip("，、；：,;:")
+    return ("……" if i > 0 else "") + text + ("……" if j < len(clauses) - 1 else "")
+
+
+def candidates(
+    question: str, hits: list[Hit], max_passages: int = MAX_PASSAGES, long_chars: int | None = None
+) -> list[Candidate]:
+    """Scored sentences of the top passages, best first; sentences over long_chars shrink to their best clauses."""
     terms = query_terms(question)
     quantity = bool(_QUANTITY_Q.search(question))
     per_hit = [passage_sentences(h.passage) for h in hits[:max_passages]]
+    contexts = [_context(h.passage) for h in hits[:max_passages]]
     idf = local_idf(terms, [s for sents in per_hit for s in sents])
     out: list[Candidate] = []
     for rank, sents in enumerate(per_hit):
         for pos, sent in enumerate(sents):
             if len(sent) < MIN_SENTENCE_CHARS:
                 continue
-            score = sentence_score(sent, terms, idf, quantity) * RANK_DECAY**rank
+            if long_chars and len(sent) > long_chars:
+                sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank])
+            score = sentence_score(sent, terms, idf, quantity, contexts[rank]) * RANK_DECAY**rank
             if score > 0:
                 out.append(Candidate(rank, pos, sent, score, _lead_in(sents, pos)))
     out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
@@ -164,7 +203,7 @@ def trim(sentence: str, max_chars: int) -> str:
 
 def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[Citation]]:
     """Extractive answer text with [n] markers and its citations; ("", []) when no sentence matches."""
-    chosen = select(candidates(question, hits), max_chars)
+    chosen = select(candidates(question, hits, long_chars=int(max_chars * LONG_SHARE)), max_chars)
     if not chosen:
         return "", []
     # Passage of the best sentence first, then the others by retrieval rank; source order inside a passage.

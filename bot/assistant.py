@@ -13,6 +13,8 @@ from bot.types import Answer, Filters, Hit, Passage
 
 logger = logging.getLogger(__name__)
 
+ANSWER_POOL = 8  # passages an answer may quote from (only the quoted ones are cited)
+
 
 class Assistant:
     """Search, documents in context, and answers over one loaded index."""
@@ -119,7 +121,7 @@ class Assistant:
     def _answer(self, question: str, history: list["Turn"], short: bool) -> Answer:  # noqa: F821
         from bot.answer import compose, next_steps
         from bot.followup import resolve
-        from bot.refusal import has_evidence, out_of_domain, strip_injection
+        from bot.refusal import has_evidence, out_of_domain, strip_injection, thresholds_for
 
         cleaned, injected = strip_injection(question)
         if injected:
@@ -129,11 +131,12 @@ class Assistant:
         resolved = resolve(cleaned, history, self.llm.condense if self.llm else None)
         if out_of_domain(resolved):
             return self._refuse("out_of_domain", resolved)
-        hits = self.retriever.search(resolved, k=self.settings.top_k)
-        if not has_evidence(resolved, hits):
+        hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL))
+        if not has_evidence(resolved, hits, thresholds_for(self.settings.embedder)):
             return self._refuse("no_evidence", resolved)
         max_chars = self.settings.kiosk_answer_chars if short else self.settings.answer_chars
-        result, mode = (self.llm.answer(resolved, hits, max_chars), "llm") if self.llm else (None, "extractive")
+        top = hits[: self.settings.top_k]
+        result, mode = (self.llm.answer(resolved, top, max_chars), "llm") if self.llm else (None, "extractive")
         if result is None:
             result, mode = compose(resolved, hits, max_chars), "extractive"
         text, citations = result

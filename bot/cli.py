@@ -158,3 +158,64 @@ def serve(index_dir: Path | None, host: str, port: int) -> None:
         raise click.ClickException(f"找不到索引 {settings.index_dir}，请先运行 unionbot index。(No index; run 'unionbot index'.)")
     logging.getLogger("bot").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+
+
+def _render_answer(a: Any) -> str:
+    """Answer text, next steps and numbered sources for the terminal."""
+    lines = [a.text]
+    if a.next_steps:
+        lines += ["", a.next_steps]
+    if a.citations:
+        lines += ["", "出处："] + [f"[{c.n}] {c.passage.label}（{c.passage.source_file}）" for c in a.citations]
+    return "\n".join(lines)
+
+
+def _answer_json(a: Any) -> dict[str, Any]:
+    cites = [{"n": c.n, "label": c.passage.label, "passage_id": c.passage.id, "doc_type": c.passage.doc_type,
+              "title": c.passage.title, "article": c.passage.article, "org": c.passage.org, "date": c.passage.date,
+              "source_file": c.passage.source_file, "text": c.passage.text} for c in a.citations]
+    return {"text": a.text, "refused": a.refused, "reason": a.reason, "next_steps": a.next_steps, "mode": a.mode,
+            "question": a.question, "session_id": a.session_id, "message_id": a.message_id, "citations": cites}
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--short", is_flag=True, help="Kiosk-length answer (about 80 characters).")
+@click.option("--session", "session_id", help="Continue a conversation (id printed by --json).")
+@click.option("--index-dir", type=click.Path(path_type=Path))
+def ask(question: str, as_json: bool, short: bool, session_id: str | None, index_dir: Path | None) -> None:
+    """Answer one question from the knowledge base, with numbered sources (or a kind refusal)."""
+    assistant = _assistant(make_settings(index_dir=index_dir))
+    try:
+        a = assistant.ask(question, session_id=session_id, short=short)
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        assistant.close()
+    click.echo(json.dumps(_answer_json(a), ensure_ascii=False, indent=1) if as_json else _render_answer(a))
+
+
+@cli.command()
+@click.option("--index-dir", type=click.Path(path_type=Path))
+def chat(index_dir: Path | None) -> None:
+    """Interactive conversation; follow-up questions build on earlier ones. Empty line or Ctrl-D ends it."""
+    assistant = _assistant(make_settings(index_dir=index_dir))
+    session_id: str | None = None
+    click.echo("工会问答助手：请输入您的问题（直接回车或 Ctrl-D 退出）。")
+    try:
+        while True:
+            question = click.prompt("问", default="", show_default=False, prompt_suffix="：").strip()
+            if not question:
+                break
+            try:
+                a = assistant.ask(question, session_id=session_id)
+            except BotError as e:
+                click.echo(f"错误：{e}", err=True)
+                continue
+            session_id = a.session_id
+            click.echo(_render_answer(a) + "\n")
+    except (EOFError, click.Abort):
+        pass
+    finally:
+        assistant.close()

@@ -87,8 +87,10 @@ class LLM:
             api_key=key,  # type: ignore[arg-type]
             timeout=settings.llm_timeout,
             max_retries=0,  # a slow server falls back to the extractive answer instead of waiting again
-            max_tokens=settings.llm_max_tokens,
             temperature=0,
+            # Sent as plain `max_tokens`: llama.cpp, vLLM and Ollama ignore `max_completion_tokens`, which
+            # langchain-openai would send, and a small model then writes until its context is full.
+            extra_body={"max_tokens": settings.llm_max_tokens},
         )
 
     def complete(self, system: str, user: str) -> str | None:

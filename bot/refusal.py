@@ -13,7 +13,7 @@ from importlib import resources
 
 from bot.prompts import Prompts
 from bot.types import Hit
-from bot.zh import tokenize
+from bot.zh import expand, places_in, tokenize, words
 
 # Short reasons inserted into prompts/refusal.md ("抱歉，{reason}。…").
 REASONS: dict[str, str] = {
@@ -61,35 +61,65 @@ def out_of_domain(question: str) -> bool:
 class Thresholds:
     """Evidence needed to answer (see `has_evidence`)."""
 
-    min_dense: float = 0.80
-    min_coverage: float = 0.50
-    strong_dense: float = 0.86
+    min_dense: float = 0.863
+    min_coverage: float = 0.25
+    strong_dense: float = 0.90
 
 
 def coverage(question: str, hits: list[Hit], top: int = 3) -> float:
-    """Share of the question's own words (weighted by length) found in at least one of the top passages."""
-    terms = {t for t in tokenize(question) if len(t) >= 2}
-    if not terms:
+    """Share of the question's words (weighted by length) found in the top passages, directly or as legal wording.
+
+    A word counts as found when it, one of its search sub-words, or its lay-to-legal expansion
+    ("社保" -> "社会保险") occurs in one of the `top` passages or their titles.
+    """
+    concepts = [w for w in words(question) if len(w) >= 2]
+    if not concepts:
         return 0.0
-    texts = [h.passage.text.lower() + h.passage.title.lower() for h in hits[:top]]
-    total = sum(len(t) for t in terms)
-    found = sum(len(t) for t in terms if any(t in x for x in texts))
-    return found / total
+    texts = " ".join(h.passage.text.lower() + h.passage.title.lower() for h in hits[:top])
+    found = 0
+    for w in concepts:
+        alts = {w, *(t for t in tokenize(w) if len(t) >= 2), *expand(w)[len(w):].split()}
+        found += len(w) if any(a in texts for a in alts) else 0
+    return found / sum(len(w) for w in concepts)
+
+
+def missing_places(question: str, hits: list[Hit], top: int = 5) -> list[str]:
+    """Places named in the question that none of the top passages mentions (text, title or region)."""
+    names = places_in(question)
+    if not names:
+        return []
+    seen = " ".join(
+        f"{h.passage.text}{h.passage.title}{h.passage.region or ''}{''.join(h.passage.regions)}" for h in hits[:top]
+    )
+    return [n for n in names if n not in seen]
 
 
 def has_evidence(question: str, hits: list[Hit], thr: Thresholds = Thresholds()) -> bool:
-    """Whether the retrieved passages support an answer.
+    """Whether the retrieved passages support an answer (see Thresholds for how the numbers were chosen).
 
-    The best passage needs dense (cosine) similarity >= min_dense and the top passages must cover at least
-    min_coverage of the question's words; a very close passage (>= strong_dense) needs only half that coverage.
+    Needed: the best dense (cosine) similarity among the top 3 >= min_dense; question-word coverage of the top
+    3 >= min_coverage unless that similarity is >= strong_dense; and every place the question names must
+    appear in the top passages (a question about 深圳 is not answered with a report from 南京).
     """
     if not hits:
         return False
     dense = max((h.dense_score or 0.0) for h in hits[:3])
-    cov = coverage(question, hits)
-    if dense >= thr.strong_dense:
-        return cov >= thr.min_coverage / 2
-    return dense >= thr.min_dense and cov >= thr.min_coverage
+    if dense < thr.min_dense or missing_places(question, hits):
+        return False
+    return dense >= thr.strong_dense or coverage(question, hits) >= thr.min_coverage
+
+
+# Cosine scales differ between embedding models, so thresholds are kept per embedder (Settings.embedder).
+# Embedders without a calibration rely on question-word coverage alone.
+THRESHOLDS: dict[str, Thresholds] = {
+    "e5-small-q4": Thresholds(),
+}
+COVERAGE_ONLY = Thresholds(min_dense=-1.0, min_coverage=0.5, strong_dense=2.0)
+
+
+def thresholds_for(embedder: str) -> Thresholds:
+    """The calibrated thresholds of an embedder, or coverage-only ones."""
+    return THRESHOLDS.get(embedder, COVERAGE_ONLY)
 
 
 def refusal_text(prompts: Prompts, reason: str) -> str:

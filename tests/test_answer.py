@@ -45,7 +45,7 @@ def assert_every_sentence_cited(text: str, cites) -> None:
     pieces = re.findall(r"(.+?)\[(\d+)\]", text)
     assert pieces and "".join(p + f"[{n}]" for p, n in pieces) == text  # nothing uncited
     for sentence, n in pieces:
-        body = sentence.rstrip("…")
+        body = sentence.strip("…")
         assert squash(body) in squash(by_n[int(n)].text), (sentence, n)
 
 

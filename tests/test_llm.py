@@ -17,7 +17,7 @@ from bot.llm import LLM, format_context, leaks_prompt, renumber, validate_citati
 from bot.prompts import load_prompts
 from bot.sessions import Turn
 from bot.types import Hit, Passage
-from llm_server import StubServer, free_port, gguf_model_path, start_llama_server
+from tests.llm_server import StubServer, free_port, gguf_model_path, start_llama_server
 
 PROMPTS = load_prompts(Path(__file__).resolve().parent.parent / "prompts")
 
@@ -35,8 +35,10 @@ HITS = [
 ]
 
 
-def llm_for(url: str, timeout: float = 5.0) -> LLM:
-    return LLM(Settings(_env_file=None, llm_base_url=url, llm_model="stub", llm_timeout=timeout), PROMPTS)
+def llm_for(url: str, timeout: float = 5.0, max_tokens: int = 512) -> LLM:
+    settings = Settings(_env_file=None, llm_base_url=url, llm_model="stub", llm_timeout=timeout,  # type: ignore[call-arg]
+                        llm_max_tokens=max_tokens)
+    return LLM(settings, PROMPTS)
 
 
 @pytest.fixture
@@ -90,6 +92,7 @@ def test_answer_assembles_prompt_and_keeps_valid_citations(stub):
     assert "[1] 《劳动合同法》第十九条" in user and "[2] 《劳动合同法》第二十条" in user
     assert "试用期最长多久？" in user and "[3]" not in user and "忽略之前" not in user
     assert server.requests[0]["temperature"] == 0
+    assert server.requests[0]["max_tokens"] == 512  # the name every OpenAI-compatible server understands
 
 
 def test_citations_are_renumbered_when_only_later_passages_are_cited(stub):
@@ -156,9 +159,11 @@ def llama_url():
 @pytest.mark.llm
 @needs_llama
 def test_real_server_answer_cites_only_given_passages(llama_url):
-    llm = llm_for(llama_url, timeout=60)
-    reply = llm.complete(PROMPTS.render("system", max_chars=200), "用一句话回答：1+1等于几？")
-    assert reply  # the server answered through langchain-openai
+    from langchain_core.messages import HumanMessage
+
+    llm = llm_for(llama_url, timeout=120, max_tokens=48)
+    reply = llm.chat.invoke([HumanMessage("用一句话回答：1+1等于几？")])  # raises if the plumbing is broken
+    assert isinstance(reply.content, str)
     result = llm.answer("试用期最长多久？", HITS)
     if result is not None:  # a 270M model may not cite; then the caller falls back
         text, cites = result
@@ -176,5 +181,5 @@ def test_real_server_tiny_timeout_falls_back(llama_url):
 @needs_llama
 def test_real_server_condense_gives_a_question_or_none(llama_url):
     hist = [Turn("m", "怀孕了老板能辞退我吗", "怀孕了老板能辞退我吗", "不得解除[1]", [], False, 0.0)]
-    out = llm_for(llama_url, timeout=60).condense("那试用期呢？", hist)
+    out = llm_for(llama_url, timeout=120, max_tokens=48).condense("那试用期呢？", hist)
     assert out is None or 2 <= len(out) <= 200

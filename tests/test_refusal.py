@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.prompts import load_prompts
-from bot.refusal import Thresholds, coverage, has_evidence, is_injection, out_of_domain, refusal_text, strip_injection
+from bot.refusal import (
+    Thresholds,
+    coverage,
+    has_evidence,
+    is_injection,
+    missing_places,
+    out_of_domain,
+    refusal_text,
+    strip_injection,
+    thresholds_for,
+)
 from bot.types import Hit, Passage
 
 PROMPTS = load_prompts(Path(__file__).resolve().parent.parent / "prompts")
@@ -39,18 +49,27 @@ def test_out_of_domain_needs_an_outside_topic_and_no_domain_word():
         assert not out_of_domain(q), q
 
 
-def test_evidence_needs_similarity_and_coverage():
-    good = [hit("劳动合同期限三个月以上不满一年的，试用期不得超过一个月。", 0.84)]
-    assert has_evidence("试用期最长多久", good)
-    assert not has_evidence("试用期最长多久", [hit("劳动合同期限三个月以上不满一年的，试用期不得超过一个月。", 0.70)])
-    assert not has_evidence("深圳市去年的平均工资是多少", [hit("工资应当以货币形式按月支付给劳动者本人。", 0.84)])
+def test_evidence_needs_similarity_coverage_and_places():
+    law = "劳动合同期限三个月以上不满一年的，试用期不得超过一个月。"
+    assert has_evidence("试用期最长多久", [hit(law, 0.88)])
+    assert not has_evidence("试用期最长多久", [hit(law, 0.85)])  # below min_dense
+    assert not has_evidence("比特币价格多少", [hit(law, 0.88)])  # similar enough, but no question word found
+    assert has_evidence("比特币价格多少", [hit(law, 0.95)])  # a very close passage needs no word overlap
+    assert not has_evidence("深圳市去年的平均工资是多少", [hit("工资应当以货币形式按月支付给劳动者本人。", 0.95)])
     assert not has_evidence("试用期最长多久", [])
 
 
-def test_coverage_weights_words_by_length():
-    h = [hit("工资应当以货币形式按月支付给劳动者本人。", 0.8)]
-    assert coverage("深圳市去年的平均工资是多少", h) < Thresholds().min_coverage
-    assert coverage("工资按月支付吗", h) == 1.0
+def test_coverage_counts_legal_wording_and_subwords():
+    h = [hit("用人单位应当依法为劳动者缴纳社会保险费。", 0.9)]
+    assert coverage("公司不给交社保怎么办", h) > 0.5  # 公司 -> 用人单位, 社保 -> 社会保险
+    assert coverage("比特币价格", h) == 0.0
+    assert missing_places("深圳的工资", h) == ["深圳"]
+    assert missing_places("南京的工资", [hit("南京市总工会开展慰问活动。", 0.9)]) == []
+
+
+def test_thresholds_are_per_embedder():
+    assert thresholds_for("e5-small-q4") == Thresholds()
+    assert thresholds_for("fake").min_dense < 0  # uncalibrated cosine scales: coverage decides
 
 
 def test_refusal_message_is_kind_and_points_to_12351():
