@@ -15,7 +15,7 @@ from importlib import resources
 
 from bot.refusal import is_injection
 from bot.types import Citation, Hit, Passage
-from bot.zh import expand, sentences, squash, tokenize, words
+from bot.zh import expand, places_in, sentences, squash, tokenize, words
 
 # Article heading at the start of a statute passage ("第四十二条　"): metadata, shown by the citation label.
 _ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
@@ -110,6 +110,15 @@ def passage_sentences(passage: Passage) -> list[str]:
     return [s for s in sentences(text) if not is_injection(s)]
 
 
+def on_place(question: str, hits: list[Hit]) -> list[Hit]:
+    """When the question names places, only the passages about one of them (all hits if none is)."""
+    places = places_in(question)
+    if not places:
+        return hits
+    about = [h for h in hits if any(p in _context(h.passage) for p in places)]
+    return about or hits
+
+
 def _context(p: Passage) -> str:
     return f"{p.title} {p.org or ''} {p.region or ''} {' '.join(p.regions)} {p.text}".lower()
 
@@ -141,7 +150,8 @@ def candidates(
     """Scored sentences of the top passages, best first; sentences over long_chars shrink to their best clauses."""
     terms = query_terms(question)
     quantity = bool(_QUANTITY_Q.search(question))
-    per_hit = [passage_sentences(h.passage) for h in hits[:max_passages]]
+    pool = on_place(question, hits[:max_passages])
+    per_hit = [passage_sentences(h.passage) if h in pool else [] for h in hits[:max_passages]]
     contexts = [_context(h.passage) for h in hits[:max_passages]]
     idf = local_idf(terms, [s for sents in per_hit for s in sents])
     out: list[Candidate] = []

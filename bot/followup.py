@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from bot.sessions import Turn
-from bot.zh import words
+from bot.zh import places_in, words
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ def carry_forward(question: str, history: Sequence[Turn]) -> str:
     base = next((t for t in reversed(history) if not t.refused), history[-1])
     own = set(key_terms(question))
     carried = [t for t in key_terms(base.resolved_question) if t not in own and t not in question]
+    if places_in(question):  # a new place replaces the earlier one ("那北仑呢？" after a question about 扬州)
+        carried = [t for t in carried if not places_in(t)]
     if not carried:
         return question
     return f"{question.strip()} {' '.join(carried)}"

@@ -49,3 +49,30 @@ def test_llm_condenser_is_used_and_failure_falls_back():
 
 def test_key_terms_drop_question_words():
     assert key_terms("江淮公司工人培训分成哪几个层级？") == ["江淮", "公司", "工人", "培训", "分成", "层级"]
+
+
+def test_a_new_place_replaces_the_carried_one():
+    q = resolve("那北仑呢？", [turn("扬州工会驿站为货车司机提供什么服务？")])
+    assert "北仑" in q and "扬州" not in q and "货车司机" in q
+
+
+# ------------------------------------------------------------- through the assistant (tiny index, fake embedder)
+
+
+def test_assistant_resolves_follow_ups_over_three_turns(assistant):
+    a1 = assistant.ask("扬州工会驿站有多少家？")
+    assert not a1.refused and "120家" in a1.text
+    a2 = assistant.ask("他们为货车司机提供什么？", session_id=a1.session_id)
+    assert a2.session_id == a1.session_id and "扬州" in a2.question
+    assert not a2.refused and "货车司机" in a2.text
+    a3 = assistant.ask("那北仑呢？", session_id=a1.session_id)
+    assert "北仑" in a3.question and "扬州" not in a3.question
+    assert not a3.refused and any("北仑" in c.passage.text for c in a3.citations)
+    turns = assistant.sessions.history(a1.session_id, limit=5)
+    assert [t.message_id for t in turns] == [a1.message_id, a2.message_id, a3.message_id]
+
+
+def test_without_session_each_question_stands_alone(assistant):
+    a1 = assistant.ask("扬州工会驿站有多少家？")
+    a2 = assistant.ask("那北仑呢？")
+    assert a2.session_id != a1.session_id and a2.question == "那北仑呢？"

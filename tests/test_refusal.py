@@ -77,3 +77,21 @@ def test_refusal_message_is_kind_and_points_to_12351():
         text = refusal_text(PROMPTS, reason)
         assert text.startswith("抱歉") and "12351" in text and "劳动" in text
         assert "{" not in text
+
+
+# ------------------------------------------------------------- through the assistant (tiny index, fake embedder)
+
+
+def test_assistant_refuses_out_of_domain_and_unsupported_questions(assistant):
+    for q, reason in (("明天南京天气怎么样？", "out_of_domain"), ("深圳的平均工资是多少？", "no_evidence"),
+                      ("怎么做红烧肉？", "no_evidence")):
+        a = assistant.ask(q)
+        assert a.refused and a.reason == reason, q
+        assert a.citations == [] and "[" not in a.text  # no invented content, no sources
+        assert "12351" in a.text and a.next_steps is None
+        assert a.message_id  # refusals are kept in the session too
+
+
+def test_assistant_answers_in_domain_questions(assistant):
+    a = assistant.ask("淮安职工提案办结率多少？")
+    assert not a.refused and "办结率达到95%" in a.text
