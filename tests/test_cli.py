@@ -53,3 +53,15 @@ def test_bad_queries_and_missing_index_get_clear_messages(settings: Settings, ti
     # the index that was there is untouched by the failed run
     r = runner.invoke(cli, ["search", "工会", "--index-dir", str(settings.index_dir)], env=_env(settings))
     assert r.exit_code == 0
+
+
+def test_default_embedder_end_to_end(tiny_docs: Path, tmp_path: Path):
+    """The real pipeline with the offline e5-small-q4 embedder: index, then a lay question finds the article."""
+    runner = CliRunner()
+    env = {"UNIONBOT_STATE_DB": str(tmp_path / "s.sqlite3")}
+    r = runner.invoke(cli, ["index", "--documents", str(tiny_docs), "--index-dir", str(tmp_path / "idx")], env=env)
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["search", "下班路上出车祸算工伤吗", "--index-dir", str(tmp_path / "idx"), "--json", "--k", "1"],
+                      env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)[0]["label"] == "《职工权益保障示范条例》第六条"
