@@ -26,6 +26,7 @@ _QUANTITY_Q = re.compile(r"多少|几|多久|多长|比例|占比|金额|标准|
 _HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万]+(?:[个名家条项天日年月倍元万亿%％]|分之)")
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
+QUANTITY_BOOST = 1.3  # "多少/几/多久" questions: sentences stating a number
 CONTEXT_SHARE = 0.4  # a question word found in the passage but not in the sentence
 LONG_SHARE = 0.6  # sentences longer than this share of the answer budget are cut down to their best clauses
 
@@ -53,6 +54,7 @@ class Term:
     word: str
     weight: float
     parts: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
 
 
 def query_terms(question: str) -> list[Term]:
@@ -67,15 +69,29 @@ def query_terms(question: str) -> list[Term]:
                 continue
             weight = (0.3 if len(w) == 1 else 1.0 if len(w) == 2 else 1.5) * factor
             parts = tuple(t for t in tokenize(w) if t != w and len(t) >= 2) if len(w) > 2 else ()
-            out[w] = Term(w, weight, parts)
+            out[w] = Term(w, weight, parts, synonyms().get(w, ()))
     return list(out.values())
 
 
 def match(term: Term, sentence: str) -> float:
-    """1 for the whole word, 0.5 when only one of its sub-words occurs, else 0."""
+    """1 for the whole word, 0.7 for a near-synonym, 0.5 when only one of its sub-words occurs, else 0."""
     if term.word in sentence:
         return 1.0
+    if any(s in sentence for s in term.synonyms):
+        return 0.7
     return 0.5 if any(p in sentence for p in term.parts) else 0.0
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """bot/data/answer_synonyms.tsv: question word -> words a source sentence may use instead."""
+    text = resources.files("bot").joinpath("data").joinpath("answer_synonyms.tsv").read_text(encoding="utf-8")
+    table = {}
+    for ln in text.splitlines():
+        if ln.strip() and not ln.startswith("#"):
+            word, _, alts = ln.partition("\t")
+            table[word.strip()] = tuple(alts.split())
+    return table
 
 
 def sentence_score(
@@ -89,7 +105,7 @@ def sentence_score(
     s = sentence.lower()
     score = sum(t.weight * idf.get(t.word, 1.0) * max(match(t, s), CONTEXT_SHARE * match(t, context)) for t in terms)
     if quantity and score > 0 and _HAS_NUMBER.search(sentence):
-        score += 0.75
+        score = score * QUANTITY_BOOST + 0.75
     return score
 
 
@@ -136,7 +152,7 @@ def best_window(
             if size > limit and j > i:
                 break
             text = "".join(clauses[i : j + 1])
-            key = (sentence_score(text, terms, idf, quantity, context), -len(text))
+            key = (sentence_score(text, terms, idf, quantity, context), len(text))
             if key > best_key:
                 best, best_key = (i, j), key
     i, j = best  # type: ignore[misc]
