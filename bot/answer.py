@@ -23,7 +23,12 @@ _ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0
 _LIST_ITEM = re.compile(r"^([（(][一二三四五六七八九十0-9]+[)）]|[0-9]+[.、．]|[一二三四五六七八九十]+、)")
 # Questions about amounts, dates and durations favour sentences that state a number.
 _QUANTITY_Q = re.compile(r"多少|几|多久|多长|比例|占比|金额|标准|多大|多高|百分")
-_HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万]+(?:[个名家条项天日年月倍元万亿%％]|分之)")
+# A counted amount ("50名", "2000多名", "25%", "98天", "三年"), not a calendar date ("2024年8月").
+_HAS_NUMBER = re.compile(
+    r"(?<![0-9０-９])(?!(?:19|20)[0-9]{2}\s*年)[0-9０-９][0-9０-９.,]*\s*(?:多|余)?\s*"
+    r"(?:[个名家条项天年倍元万亿人件次座所户支期批%％]|平方米|小时|公里|分之)"
+    r"|[一二两三四五六七八九十百千万]+(?:[个名家条项天年倍元万亿人件次]|分之)"
+)
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
 QUANTITY_BOOST = 1.3  # "多少/几/多久" questions: sentences stating a number
@@ -34,6 +39,7 @@ MIN_SENTENCE_CHARS = 6  # shorter pieces (headings, "（一）") never stand alo
 RANK_DECAY = 0.92  # weight of passage r (0-based) is RANK_DECAY**r
 KEEP_RATIO = 0.45  # further sentences must score at least this share of the best one
 MAX_PASSAGES = 8  # passages whose sentences are considered
+SPREAD = 3  # the best sentence of each of the top SPREAD passages is taken first (when it scores enough)
 
 
 @dataclass(frozen=True)
@@ -204,9 +210,15 @@ def select(cands: list[Candidate], max_chars: int) -> list[Candidate]:
     chosen: list[Candidate] = []
     seen: set[str] = set()
     used = 0
-    for c in cands:
-        if c.score < best * KEEP_RATIO:
-            break
+    # First the best sentence of each of the top SPREAD passages, then the rest by score: an answer that
+    # draws on several sources is more often right than three sentences from one passage.
+    good = [c for c in cands if c.score >= best * KEEP_RATIO]
+    firsts: dict[int, Candidate] = {}
+    for c in good:
+        if c.hit_rank < SPREAD and c.hit_rank not in firsts:
+            firsts[c.hit_rank] = c
+    ordered = [c for c in good if firsts.get(c.hit_rank) is c] + [c for c in good if firsts.get(c.hit_rank) is not c]
+    for c in ordered:
         unit = [s for s in ([c.lead_in] if c.lead_in else []) + [c.text] if squash(s) not in seen]
         cost = sum(len(s) for s in unit)
         if not unit or (chosen and used + cost > max_chars):

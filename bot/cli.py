@@ -112,6 +112,7 @@ def eval_(file: Path, as_json: bool, index_dir: Path | None, no_answers: bool, b
     report: dict[str, Any] = {"questions": len(questions), "index": assistant.stats()}
     report["retrieval"] = retrieval_figures(questions, lambda q: [h.passage.text for h in assistant.search(q, 10)])
     if not no_answers:
+        assistant.retriever.clear_cache()  # answer latency includes embedding the question, as in service
         report["answers"] = answer_figures(questions, assistant.ask)
     if baseline_docs:
         from bot.baseline import baseline_search

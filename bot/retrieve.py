@@ -53,6 +53,11 @@ class HybridRetriever(BaseRetriever):
                 self._qcache.popitem(last=False)
         return vec
 
+    def clear_cache(self) -> None:
+        """Forget cached query embeddings (so a benchmark measures cold questions)."""
+        with self._qlock:
+            self._qcache.clear()
+
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if filters.empty:
             return None

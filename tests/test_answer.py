@@ -171,3 +171,15 @@ def test_injection_inside_a_document_is_never_followed(tmp_path):
     assert not ans.refused and "12名职工未休年假" in ans.text
     assert "忽略" not in ans.text and "工会已解散" not in ans.text and "提示词" not in ans.text
     assert_every_sentence_cited(ans.text, ans.citations)
+
+
+def test_best_sentence_of_each_top_passage_comes_before_more_of_the_first():
+    first = passage("case:a", "扬州工会驿站为户外劳动者提供饮水和充电服务。"
+                    "扬州工会驿站为户外劳动者提供热饭和如厕服务。"
+                    "扬州工会驿站为户外劳动者提供法律咨询服务。", title="扬州工会驿站")
+    second = passage("case:b", "福州的工会驿站建在检察院门口，也提供服务。", title="福州工会驿站")
+    picked = [c.hit_rank for c in select(candidates("工会驿站为户外劳动者提供哪些服务？", hits(first, second)), 70)]
+    assert 1 in picked  # without the spread, the first passage's three sentences fill the budget
+    text, cites = compose("工会驿站为户外劳动者提供哪些服务？", hits(first, second), 70)
+    assert {c.passage.id for c in cites} == {"case:a", "case:b"}
+    assert_every_sentence_cited(text, cites)
