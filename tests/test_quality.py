@@ -14,3 +14,23 @@ def test_dev_set_hit_at_5_stays_above_floor(corpus_assistant):
     figures = retrieval_figures(questions, lambda q: [h.passage.text for h in corpus_assistant.search(q, 10)])
     assert figures["hit@5"] >= 0.90, figures
     assert figures["by_kind"]["law"]["hit@5"] >= 0.70, figures
+
+
+@pytest.mark.slow
+def test_refusal_decisions_on_questions_written_apart_from_the_dev_set(corpus_assistant):
+    """Held-out probe: our own out-of-scope and answerable questions (tests/data/probe.jsonl)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    wrong = [r["question"] for r in rows if corpus_assistant.ask(r["question"]).refused == r["answerable"]]
+    assert len(wrong) <= 1, wrong
+
+
+@pytest.mark.slow
+def test_dev_set_answer_figures(corpus_assistant):
+    from bot.evaluate import answer_figures
+
+    figures = answer_figures(read_questions(DEV_SET), corpus_assistant.ask)
+    assert figures["refusal_acc"] == 1.0 and figures["false_refusal"] <= 0.05, figures
+    assert figures["citation_has_evidence"] >= 0.90 and figures["answer_has_evidence"] >= 0.80, figures
