@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.db import connect
 from bot.errors import InvalidQuery
 from bot.types import Answer
 
@@ -59,13 +59,8 @@ class SessionStore:
     def __init__(self, path: Path, ttl_hours: float = 24.0) -> None:
         self.path = Path(path)
         self.ttl_seconds = ttl_hours * 3600
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(self.path, _SCHEMA)
         self._last_purge = 0.0
         self.expire()
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.db import connect
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_messages (
     message_id TEXT PRIMARY KEY,
@@ -81,14 +83,10 @@ class Storage:
     """Thread-safe access to the service's tables (one connection, one lock; writes are tiny)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db = connect(path, _SCHEMA, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
