@@ -22,6 +22,8 @@ from bot.zh import bm25_tokens, expand
 
 logger = logging.getLogger(__name__)
 
+WINDOW_DEPTH = 8  # windows searched per passage wanted (passages have about three windows)
+
 
 class HybridRetriever(BaseRetriever):
     """LangChain retriever over an Index; `search()` returns typed Hits, the LangChain API returns Documents."""
@@ -64,15 +66,21 @@ class HybridRetriever(BaseRetriever):
         return np.array([filters.matches(p) for p in self.index.passages], dtype=bool)
 
     def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
-        """Rows of the n most similar passages, and the cosine similarity of every row considered."""
+        """Rows of the n passages whose best sentence window is most similar, and each row's best cosine.
+
+        Rows never reached keep -1. Without filters only the top windows are searched (enough to fill n
+        passages in practice); with filters every window is scored, as the corpus is small.
+        """
         qv = self.query_vector(query)
         total = self.index.faiss_index.ntotal
-        depth = total if mask is not None else min(n, total)
-        scores, rows = self.index.faiss_index.search(qv, depth)
-        full = np.full(total, -1.0, dtype=np.float32)
-        full[rows[0]] = scores[0]
-        order = [int(r) for r in rows[0] if r >= 0 and (mask is None or mask[r])]
-        return order[:n], full
+        depth = total if mask is not None else min(total, n * WINDOW_DEPTH)
+        scores, wins = self.index.faiss_index.search(qv, depth)
+        best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
+        valid = wins[0] >= 0
+        np.maximum.at(best, self.index.window_rows[wins[0][valid]], scores[0][valid])
+        ranked = best if mask is None else np.where(mask, best, -1.0)
+        order = [int(r) for r in np.argsort(-ranked, kind="stable")[:n] if ranked[r] > -1.0]
+        return order, best
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n best BM25 passages with a positive score, and every row's BM25 score."""
@@ -109,15 +117,16 @@ class HybridRetriever(BaseRetriever):
         return [p for i, p in enumerate(self.index.passages) if scores[i] > 0 and (mask is None or mask[i])]
 
     def similar(self, passage: Passage, k: int = 5) -> list[Hit]:
-        """Passages of other documents closest to this one in embedding space."""
-        row = self.index.row_of[passage.id]
-        vec = self.index.faiss_index.reconstruct(row).reshape(1, -1)
-        scores, rows = self.index.faiss_index.search(vec, min(self.index.faiss_index.ntotal, k * 10 + 20))
+        """Passages of other documents closest to this one in embedding space (best window vs passage mean)."""
+        vec = self.index.passage_vector(self.index.row_of[passage.id])
+        scores, wins = self.index.faiss_index.search(vec, min(self.index.faiss_index.ntotal, k * 40 + 40))
         hits: list[Hit] = []
         seen_docs = {passage.doc_id}
-        for score, r in zip(scores[0], rows[0]):
-            p = self.index.passages[int(r)]
-            if r >= 0 and p.doc_id not in seen_docs:
+        for score, w in zip(scores[0], wins[0]):
+            if w < 0:
+                continue
+            p = self.index.passages[int(self.index.window_rows[w])]
+            if p.doc_id not in seen_docs:
                 seen_docs.add(p.doc_id)
                 hits.append(Hit(passage=p, score=float(score), dense_score=float(score)))
             if len(hits) == k:

@@ -26,7 +26,9 @@ class CountingEmbedder(FakeEmbedder):
 def test_build_writes_manifest_passages_faiss_and_bm25(settings: Settings):
     report = build_index(settings)
     idx = load_index(settings.index_dir)
-    assert report.files == 3 and report.passages == len(idx.passages) == idx.faiss_index.ntotal
+    assert report.files == 3 and report.passages == len(idx.passages)
+    assert idx.faiss_index.ntotal == len(idx.window_rows) == report.embedded > len(idx.passages)
+    assert set(idx.window_rows.tolist()) == set(range(len(idx.passages)))  # every passage has windows
     m = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert m["embedder"] == {"name": "fake", "model": "hashed-char-bigrams", "dim": 256}
     assert set(m["files"]) == {"职工权益保障示范条例(2020-01-01).md", "工会简讯.txt", "淮安简讯.txt"}
@@ -46,13 +48,13 @@ def test_rerun_embeds_only_new_or_changed_documents_and_drops_deleted(settings: 
     emb.count = 0
     r = build_index(settings, embedder=emb)
     assert r.changed_files == ["新增.txt"] and r.removed_files == ["淮安简讯.txt"]
-    assert emb.count == r.embedded and 0 < r.embedded < r.passages
+    assert emb.count == r.embedded and 0 < r.embedded < r.embedded + r.reused
     idx = load_index(settings.index_dir)
     assert not any(p.source_file == "淮安简讯.txt" for p in idx.passages)
     assert any(p.source_file == "新增.txt" for p in idx.passages)
     emb.count = 0
     build_index(settings, embedder=emb, rebuild=True)
-    assert emb.count == len(idx.passages)
+    assert emb.count == idx.faiss_index.ntotal
 
 
 def test_crash_mid_build_keeps_the_old_index(settings: Settings, monkeypatch: pytest.MonkeyPatch):
@@ -97,5 +99,5 @@ def test_a_new_splitter_resplits_unchanged_files_and_reuses_vectors(settings: Se
     monkeypatch.setattr("bot.index._splitter_hash", lambda: "changed")
     emb.count = 0
     r = build_index(settings, embedder=emb)
-    assert not r.up_to_date and r.embedded == 0 and r.reused == r.passages
+    assert not r.up_to_date and r.embedded == 0 and r.reused == load_index(settings.index_dir).faiss_index.ntotal
     assert json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))["split"]["code"] == "changed"
