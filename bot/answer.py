@@ -80,12 +80,16 @@ def query_terms(question: str) -> list[Term]:
 
 
 def match(term: Term, sentence: str) -> float:
-    """1 for the whole word, 0.7 for a near-synonym, 0.5 when only one of its sub-words occurs, else 0."""
+    """1 for the whole word; 0.9 when all its sub-words occur in another order ("拖欠工资" / "工资被拖欠");
+    0.7 for a near-synonym; 0.5 when only some of its sub-words occur; else 0."""
     if term.word in sentence:
         return 1.0
+    found = [p in sentence for p in term.parts]
+    if found and all(found) and len(term.parts) > 1:
+        return 0.9
     if any(s in sentence for s in term.synonyms):
         return 0.7
-    return 0.5 if any(p in sentence for p in term.parts) else 0.0
+    return 0.5 if any(found) else 0.0
 
 
 @lru_cache(maxsize=1)

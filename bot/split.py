@@ -177,6 +177,7 @@ class _Article:
     source_line: str | None = None
     dates: list[str] = field(default_factory=list)
     sections: list[tuple[str | None, list[str]]] = field(default_factory=list)  # (heading, paragraphs)
+    markdown_title: bool = False  # titled by a '# ' line: its '##' lines are sections, not subtitles
 
     @property
     def has_body(self) -> bool:
@@ -267,6 +268,7 @@ def _articles(blocks: list[_Block]) -> list[_Article]:
                     pass
                 art.column = art.column or column
             art.titles.append(b.text)
+            art.markdown_title = True
         elif b.kind == "heading":
             new_article = (
                 ended
@@ -275,7 +277,7 @@ def _articles(blocks: list[_Block]) -> list[_Article]:
             )
             if new_article:
                 start()
-            if not art.has_body and (not art.sections or art.sections[-1][0] is None):
+            if not art.has_body and not art.markdown_title and (not art.sections or art.sections[-1][0] is None):
                 art.titles.append(b.text)
             else:
                 art.sections.append((b.text, []))

@@ -183,3 +183,12 @@ def test_best_sentence_of_each_top_passage_comes_before_more_of_the_first():
     text, cites = compose("工会驿站为户外劳动者提供哪些服务？", hits(first, second), 70)
     assert {c.passage.id for c in cites} == {"case:a", "case:b"}
     assert_every_sentence_cited(text, cites)
+
+
+def test_a_compound_word_matches_its_parts_in_another_order():
+    from bot.answer import Term, match
+
+    term = Term("拖欠工资", 1.5, ("拖欠", "工资"))
+    assert match(term, "工资被拖欠时可以投诉") == 0.9
+    assert match(term, "按时发放工资") == 0.5
+    assert match(term, "拖欠工资的可以投诉") == 1.0

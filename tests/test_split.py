@@ -52,3 +52,10 @@ def test_page_break_inside_a_sentence_is_rejoined_and_sentences_never_cut():
     assert "待遇保障和权益维护三个方面" in joined
     for p in ps:
         assert p.text.rstrip().endswith(("。", "；", "！", "？")), p.text
+
+
+def test_markdown_guide_keeps_its_title_and_second_level_sections():
+    text = "# 职工指南\n\n## 加班\n\n加班要付加班费。" + "用人单位应当支付加班报酬。" * 12 + "\n\n## 年假\n\n年假五天。" + "职工享受带薪年休假。" * 12 + "\n"
+    ps = split(_src(text, "指南.md"))
+    assert {p.title for p in ps} == {"职工指南"}
+    assert [p.chapter for p in ps] == ["加班", "年假"]
