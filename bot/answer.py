@@ -154,7 +154,8 @@ def best_window(
 ) -> str:
     """The run of whole clauses of an over-long sentence that scores best within `limit` chars, cuts marked ……"""
     clauses = [c for c in _CLAUSE_SPLIT.split(sentence) if c]
-    best, best_key = sentence[:0], (-1.0, 0)
+    best: tuple[int, int] = (0, 0)
+    best_key = (-1.0, 0)
     for i in range(len(clauses)):
         size = 0
         for j in range(i, len(clauses)):
@@ -165,7 +166,7 @@ def best_window(
             key = (sentence_score(text, terms, idf, quantity, context), len(text))
             if key > best_key:
                 best, best_key = (i, j), key
-    i, j = best  # type: ignore[misc]
+    i, j = best
     text = "".join(clauses[i : j + 1]).rstrip("，、；：,;:")
     return ("……" if i > 0 else "") + text + ("……" if j < len(clauses) - 1 else "")
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import DocumentNotFound, InvalidQuery
 from bot.types import Answer, Filters, Hit, Passage
+
+if TYPE_CHECKING:
+    from bot.embed import Embedder
+    from bot.index import Index
+    from bot.sessions import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +23,7 @@ ANSWER_POOL = 8  # passages an answer may quote from (only the quoted ones are c
 class Assistant:
     """Search, documents in context, and answers over one loaded index."""
 
-    def __init__(self, settings: Settings, index: "Index", embedder: "Embedder") -> None:  # noqa: F821
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
         from bot.retrieve import HybridRetriever
 
         self.settings = settings
@@ -118,7 +122,7 @@ class Assistant:
         answer.message_id = self.sessions.add_turn(sid, q, answer)
         return answer
 
-    def _answer(self, question: str, history: list["Turn"], short: bool) -> Answer:  # noqa: F821
+    def _answer(self, question: str, history: list[Turn], short: bool) -> Answer:
         from bot.answer import compose, next_steps
         from bot.followup import resolve
         from bot.refusal import has_evidence, out_of_domain, strip_injection, thresholds_for
