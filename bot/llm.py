@@ -70,6 +70,18 @@ def leaks_prompt(reply: str, system: str) -> bool:
     return False
 
 
+_TEMPLATE_TOKENS = ("<<SYS>>", "<</SYS>>", "[INST]", "<start_of_turn>", "<end_of_turn>", "<|im_start|>", "<|im_end|>")
+
+
+def echoes_context(reply: str, hits: Sequence[Hit]) -> bool:
+    """True when the reply copies the prompt's scaffolding (chat-template tokens or '[n] label' block headers)
+    instead of answering: small models do this, and the markers would then pass citation validation."""
+    if any(tok in reply for tok in _TEMPLATE_TOKENS):
+        return True
+    flat = re.sub(r"\s+", "", reply)
+    return any(re.sub(r"\s+", "", f"[{n}]{h.passage.label}") in flat for n, h in enumerate(hits, start=1))
+
+
 class LLM:
     """A chat model behind an OpenAI-compatible endpoint."""
 
@@ -114,6 +126,9 @@ class LLM:
             return None
         if leaks_prompt(reply, system):
             logger.warning("LLM reply repeated the system prompt; falling back")
+            return None
+        if echoes_context(reply, hits):
+            logger.warning("LLM reply copied the prompt's passages or template; falling back")
             return None
         text, used = validate_citations(reply, len(hits))
         if not used:
