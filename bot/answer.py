@@ -11,11 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from bot.refusal import is_injection
 from bot.types import Citation, Hit, Passage
-from bot.zh import expand, places_in, sentences, squash, tokenize, words
+from bot.zh import data_lines, expand, places_in, sentences, squash, tokenize, words
 
 # Article heading at the start of a statute passage ("第四十二条　"): metadata, shown by the citation label.
 _ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
@@ -95,12 +94,10 @@ def match(term: Term, sentence: str) -> float:
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, tuple[str, ...]]:
     """bot/data/answer_synonyms.tsv: question word -> words a source sentence may use instead."""
-    text = resources.files("bot").joinpath("data").joinpath("answer_synonyms.tsv").read_text(encoding="utf-8")
     table = {}
-    for ln in text.splitlines():
-        if ln.strip() and not ln.startswith("#"):
-            word, _, alts = ln.partition("\t")
-            table[word.strip()] = tuple(alts.split())
+    for ln in data_lines("answer_synonyms.tsv"):
+        word, _, alts = ln.partition("\t")
+        table[word.strip()] = tuple(alts.split())
     return table
 
 
@@ -270,11 +267,8 @@ def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[C
 
 @lru_cache(maxsize=1)
 def _next_steps_table() -> tuple[tuple[tuple[str, ...], str], ...]:
-    text = resources.files("bot").joinpath("data").joinpath("next_steps.tsv").read_text(encoding="utf-8")
     rows = []
-    for ln in text.splitlines():
-        if not ln.strip() or ln.startswith("#"):
-            continue
+    for ln in data_lines("next_steps.tsv"):
         _topic, keywords, line = ln.split("\t")
         rows.append((tuple(keywords.split()), line.strip()))
     return tuple(rows)

@@ -10,10 +10,9 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from importlib import resources
 
 from bot.sessions import Turn
-from bot.zh import places_in, words
+from bot.zh import data_lines, places_in, words
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +27,9 @@ Condenser = Callable[[str, Sequence[Turn]], "str | None"]
 @lru_cache(maxsize=1)
 def cues() -> dict[str, tuple[str, ...]]:
     """Sections of bot/data/followup.txt: starts, refers, ends, drop."""
-    text = resources.files("bot").joinpath("data").joinpath("followup.txt").read_text(encoding="utf-8")
     out: dict[str, list[str]] = {}
     section = ""
-    for ln in text.splitlines():
-        ln = ln.strip()
-        if not ln or ln.startswith("#"):
-            continue
+    for ln in data_lines("followup.txt"):
         if ln.startswith("[") and ln.endswith("]"):
             section = ln[1:-1]
             out[section] = []

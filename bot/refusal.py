@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from bot.prompts import Prompts
 from bot.types import Hit
-from bot.zh import expand, places_in, tokenize, words
+from bot.zh import data_lines, expand, places_in, tokenize, words
 
 # Short reasons inserted into prompts/refusal.md ("抱歉，{reason}。…").
 REASONS: dict[str, str] = {
@@ -25,14 +24,9 @@ REASONS: dict[str, str] = {
 _CLAUSE_SPLIT = re.compile(r"(?<=[，,。！？!?；;：:\n])")
 
 
-def _data_lines(name: str) -> list[str]:
-    text = resources.files("bot").joinpath("data").joinpath(name).read_text(encoding="utf-8")
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-
-
 @lru_cache(maxsize=1)
 def _injection_re() -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in _data_lines("injection.txt")), re.IGNORECASE)
+    return re.compile("|".join(f"(?:{p})" for p in data_lines("injection.txt")), re.IGNORECASE)
 
 
 def is_injection(text: str) -> bool:
@@ -52,9 +46,9 @@ def strip_injection(question: str) -> tuple[str, bool]:
 def out_of_domain(question: str) -> bool:
     """True when the question names an out-of-domain topic (weather, phones, poems…) and no domain word."""
     q = question.lower()
-    if any(w in q for w in _data_lines("domain.txt")):
+    if any(w in q for w in data_lines("domain.txt")):
         return False
-    return any(w in q for w in _data_lines("out_of_domain.txt"))
+    return any(w in q for w in data_lines("out_of_domain.txt"))
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ _PUNCT_OR_SPACE = re.compile(r"^[\W_]+$", re.UNICODE)
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 
 
-def _data_lines(name: str) -> list[str]:
+@lru_cache(maxsize=None)
+def data_lines(name: str) -> tuple[str, ...]:
+    """Non-empty, non-comment ('#') lines of a vocabulary file in bot/data/, stripped; read once."""
     text = resources.files("bot").joinpath("data").joinpath(name).read_text(encoding="utf-8")
-    return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return tuple(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
 
 
 def normalize(text: str) -> str:
@@ -78,7 +80,7 @@ def _jieba() -> Any:
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    return frozenset(_data_lines("stopwords.txt"))
+    return frozenset(data_lines("stopwords.txt"))
 
 
 def tokenize(text: str) -> list[str]:
@@ -126,7 +128,7 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def lay_legal_table() -> tuple[tuple[str, tuple[str, ...]], ...]:
     rows = []
-    for ln in _data_lines("lay_legal.tsv"):
+    for ln in data_lines("lay_legal.tsv"):
         lay, _, legal = ln.partition("\t")
         rows.append((lay.strip(), tuple(legal.split())))
     # Longest lay terms first, so "拖欠工资" wins over "工资" when both would add the same words.
@@ -145,7 +147,7 @@ def expand(query: str) -> str:
 @lru_cache(maxsize=1)
 def _places() -> dict[str, str]:
     places: dict[str, str] = {}
-    for ln in _data_lines("regions.tsv"):
+    for ln in data_lines("regions.tsv"):
         name, _, province = ln.partition("\t")
         places[name.strip()] = province.strip()
     return places
