@@ -212,6 +212,15 @@
     }
   }
 
+  /** An element announced to screen readers (role="alert") holding a plain-text message. */
+  function alertElement(tag, className, message) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    el.setAttribute("role", "alert");
+    el.textContent = message;
+    return el;
+  }
+
   function documentLink(id) {
     return "/search?doc=" + encodeURIComponent(id);
   }
@@ -233,6 +242,7 @@
     storageGet,
     storageSet,
     documentLink,
+    alertElement,
     DOC_TYPES,
   };
 })(window);

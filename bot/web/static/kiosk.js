@@ -181,10 +181,7 @@
       if (mine !== seq) return;
       answerBox.classList.add("refused");
       answerBox.innerHTML = "";
-      const p = document.createElement("p");
-      p.setAttribute("role", "alert");
-      p.textContent = (e && e.message) || "暂时无法回答，请稍后再试。";
-      answerBox.appendChild(p);
+      answerBox.appendChild(UB.alertElement("p", "", (e && e.message) || "暂时无法回答，请稍后再试。"));
       body.dataset.answered = "error";
     } finally {
       if (mine === seq) answerBox.setAttribute("aria-busy", "false");

@@ -102,11 +102,7 @@
   }
 
   function errorItem(message) {
-    const li = document.createElement("li");
-    li.className = "error-box";
-    li.setAttribute("role", "alert");
-    li.textContent = message;
-    return li;
+    return UB.alertElement("li", "error-box", message);
   }
 
   // ------------------------------------------------------------ rendering
@@ -274,11 +270,7 @@
         "</ol>";
     } catch (e) {
       box.innerHTML = "";
-      const p = document.createElement("p");
-      p.className = "muted";
-      p.setAttribute("role", "alert");
-      p.textContent = e.message || "相似案例暂时无法获取。";
-      box.appendChild(p);
+      box.appendChild(UB.alertElement("p", "muted", e.message || "相似案例暂时无法获取。"));
     }
   }
 
@@ -302,11 +294,7 @@
     } catch (e) {
       document.getElementById("doc-title").textContent = "无法打开原文";
       docBody.innerHTML = "";
-      const p = document.createElement("p");
-      p.className = "error-box";
-      p.setAttribute("role", "alert");
-      p.textContent = e.message || "原文暂时无法打开。";
-      docBody.appendChild(p);
+      docBody.appendChild(UB.alertElement("p", "error-box", e.message || "原文暂时无法打开。"));
     }
   }
 
