@@ -321,7 +321,7 @@ def _org(art: _Article, body: str) -> str | None:
 @lru_cache(maxsize=1)
 def _org_re() -> re.Pattern[str]:
     """An organisation named from a known place up to 总工会/工会/集团: 江苏省南京市雨花台区总工会."""
-    names = "|".join(sorted((re.escape(n) for n in known_places()), key=len, reverse=True))
+    names = "|".join(re.escape(n) for n in known_places())
     return re.compile(rf"(?:{names})[\u4e00-\u9fa5]{{0,10}}?(?:总工会|工会|集团)")
 
 

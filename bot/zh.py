@@ -153,26 +153,20 @@ def _places() -> dict[str, str]:
     return places
 
 
-_PLACE_SUFFIX = re.compile(r"(省|市|自治区|区|县|镇|街道)$")
+@lru_cache(maxsize=1)
+def known_places() -> tuple[str, ...]:
+    """Every place name of regions.tsv, longest first."""
+    return tuple(sorted(_places(), key=len, reverse=True))
 
 
 def places_in(text: str) -> list[str]:
     """Known place names in order of first mention (longest names first at one spot)."""
     found: dict[str, int] = {}
-    names = sorted(_places(), key=len, reverse=True)
-    for name in names:
+    for name in known_places():
         i = text.find(name)
         if i >= 0 and not any(name in other and name != other for other in found):
             found[name] = i
     return [n for n, _ in sorted(found.items(), key=lambda kv: kv[1])]
-
-
-def known_places() -> list[str]:
-    return list(_places())
-
-
-def province_of(place: str) -> str:
-    return _places().get(place, "")
 
 
 def cn_number(s: str) -> int | None:
