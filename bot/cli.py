@@ -41,25 +41,42 @@ def cli(verbose: bool) -> None:
 @click.option("--documents", "documents_dir", type=click.Path(path_type=Path), help="Folder of documents.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Where the index is written.")
 @click.option("--rebuild", is_flag=True, help="Embed everything again.")
-def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+@click.option("--questions", is_flag=True,
+              help="Let the configured LLM write lay questions for passages that have none (cached by content).")
+def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool, questions: bool) -> None:
     """Index the documents folder (only new or changed files are embedded again)."""
     from bot.index import build_index
 
     settings = make_settings(documents_dir=documents_dir, index_dir=index_dir)
     try:
-        r = build_index(settings, rebuild=rebuild, progress=sys.stderr.isatty() or True)
+        r = build_index(settings, rebuild=rebuild, progress=sys.stderr.isatty() or True,
+                        generate=_question_writer(settings) if questions else None)
     except (BotError, FileNotFoundError) as e:
         raise click.ClickException(str(e)) from e
     for path, reason in r.errors:
         click.echo(f"跳过 {path}：{reason}", err=True)
     if r.up_to_date:
-        click.echo(f"索引已是最新：{r.files} 个文件，{r.passages} 个段落（{r.seconds:.1f} 秒）。")
+        click.echo(f"索引已是最新：{r.files} 个文件，{r.passages} 个段落，{r.questions} 个口语问题（{r.seconds:.1f} 秒）。")
         return
     click.echo(
-        f"完成：{r.files} 个文件，{r.passages} 个段落；新嵌入 {r.embedded}，复用 {r.reused}；"
-        f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个无法读取的文件；"
+        f"完成：{r.files} 个文件，{r.passages} 个段落，{r.questions} 个口语问题；新嵌入 {r.embedded}，复用 {r.reused}；"
+        f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个问题；"
         f"用时 {r.seconds:.1f} 秒。索引位置：{settings.index_dir}"
     )
+
+
+def _question_writer(settings: Settings):  # type: ignore[no-untyped-def]
+    """The configured LLM's question writer for `index --questions`."""
+    from bot.llm import LLM
+    from bot.prompts import load_prompts
+
+    if not settings.llm_enabled:
+        raise click.ClickException("生成口语问题需要配置大模型：请设置 UNIONBOT_LLM_BASE_URL 和 UNIONBOT_LLM_MODEL。"
+                                   " (--questions needs an LLM: set UNIONBOT_LLM_BASE_URL and UNIONBOT_LLM_MODEL.)")
+    try:
+        return LLM(settings, load_prompts(settings.prompts_dir)).questions
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
 
 
 def _render_hit(n: int, h: Hit) -> str:
@@ -128,20 +145,34 @@ def _render_report(report: dict[str, Any]) -> str:
         r = report.get(name)
         if not r:
             continue
-        lines.append(f"{name}: hit@1 {r['hit@1']}  hit@5 {r['hit@5']}  hit@10 {r['hit@10']}  mrr@10 {r['mrr@10']}  "
-                     f"search p50 {r['search_ms_p50']} ms  p95 {r['search_ms_p95']} ms")
-        for kind, f in r.get("by_kind", {}).items():
-            lines.append(f"  {kind:8} n={f['n']:3}  hit@1 {f['hit@1']}  hit@5 {f['hit@5']}  hit@10 {f['hit@10']}  mrr@10 {f['mrr@10']}")
+        lines.append(f"{name}: {_rank_line(r)}  search p50 {r['search_ms_p50']} ms  p95 {r['search_ms_p95']} ms")
+        for group in ("by_kind", "halves"):
+            for key, f in r.get(group, {}).items():
+                lines.append(f"  {key:8} {_rank_line(f)}")
         if r.get("misses"):
             lines.append(f"  not in top 5: {', '.join(r['misses'])}")
     a = report.get("answers")
     if a:
-        lines.append(f"answers: refusal_acc {a['refusal_acc']}  false_refusal {a['false_refusal']}  "
-                     f"answer_has_evidence {a['answer_has_evidence']}  citation_has_evidence {a['citation_has_evidence']}  "
-                     f"answer p50 {a['answer_ms_p50']} ms  p95 {a['answer_ms_p95']} ms")
+        lines.append(f"answers: {_answer_line(a)}  answer p50 {a['answer_ms_p50']} ms  p95 {a['answer_ms_p95']} ms")
+        for group in ("by_kind", "halves"):
+            for key, f in a.get(group, {}).items():
+                lines.append(f"  {key:8} {_answer_line(f)}")
         if a.get("wrong_refusals"):
             lines.append(f"  wrong refusal decisions: {', '.join(a['wrong_refusals'])}")
+        if a.get("no_answer_evidence"):
+            lines.append(f"  answer without evidence: {', '.join(a['no_answer_evidence'])}")
     return "\n".join(lines)
+
+
+def _rank_line(f: dict[str, Any]) -> str:
+    if not f.get("n"):
+        return "n=  0"
+    return f"n={f['n']:3}  hit@1 {f['hit@1']:.3f}  hit@5 {f['hit@5']:.3f}  hit@10 {f['hit@10']:.3f}  mrr@10 {f['mrr@10']:.3f}"
+
+
+def _answer_line(f: dict[str, Any]) -> str:
+    names = ("refusal_acc", "false_refusal", "answer_has_evidence", "citation_has_evidence")
+    return "  ".join(f"{n} {f[n]:.3f}" for n in names if f.get(n) is not None)
 
 
 @cli.command()

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     sparse_weight: float = 2.0
+    # Lay questions attached to passages (bot/questions.py) are extra entries of their passage.
+    question_offset: float = 0.03  # subtracted from question-to-question cosines (they run higher)
+    question_bm25_scale: float = 1.0  # BM25 score of a question entry relative to a passage entry
+    expand_query: bool = True  # add legal wording from bot/data/lay_legal.tsv to the query
     candidates: int = 50  # per ranking, before fusion
     max_query_chars: int = 1000
 

@@ -1,4 +1,8 @@
-"""The evaluation figures defined in ../shared/eval/README.md: hit@k, MRR@10, refusal and evidence, latency."""
+"""The evaluation figures defined in ../shared/eval/README.md: hit@k, MRR@10, refusal and evidence, latency.
+
+Every figure is given for the whole file, per `kind`, and for the two halves of the file (odd and even
+rows, 1-based), so that a change which helps only the half it was developed on shows.
+"""
 
 from __future__ import annotations
 
@@ -19,22 +23,28 @@ class Question:
     question: str
     evidence: tuple[str, ...]
     kind: str
+    row: int = 0  # 1-based position among the file's questions
 
     @property
     def answerable(self) -> bool:
         return bool(self.evidence)
 
+    @property
+    def half(self) -> str:
+        return "odd" if self.row % 2 else "even"
+
 
 def read_questions(path: Path) -> list[Question]:
     """Rows of a JSONL file with id, question, evidence (list) and kind."""
-    rows = []
+    rows: list[Question] = []
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 d = json.loads(line)
-                rows.append(Question(str(d["id"]), d["question"], tuple(d.get("evidence") or ()), d.get("kind", "")))
+                rows.append(Question(str(d["id"]), d["question"], tuple(d.get("evidence") or ()), d.get("kind", ""),
+                                     len(rows) + 1))
             except (ValueError, KeyError) as e:
                 raise ValueError(f"{path}:{n}: not a question row ({e})") from e
     return rows
@@ -57,8 +67,22 @@ def percentile(values: Sequence[float], q: float) -> float:
     return s[max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))] if s else float("nan")
 
 
+def _groups(questions: Sequence[Question]) -> dict[str, dict[str, list[Question]]]:
+    kinds = sorted({q.kind for q in questions})
+    return {
+        "by_kind": {k: [q for q in questions if q.kind == k] for k in kinds},
+        "halves": {h: [q for q in questions if q.half == h] for h in ("odd", "even")},
+    }
+
+
+def _latency(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return round(statistics.median(values), 1), round(percentile(values, 95), 1)
+
+
 def retrieval_figures(questions: Sequence[Question], search: Callable[[str], Sequence[str]]) -> dict[str, Any]:
-    """hit@1/5/10, MRR@10 and search latency, overall and per kind; search returns passage texts, best first."""
+    """hit@1/5/10, MRR@10 and search latency, overall, per kind and per half; search returns passage texts."""
     search(questions[0].question if questions else "工会")  # warm-up: measure a warm service
     ranks: dict[str, int | None] = {}
     latencies: list[float] = []
@@ -69,11 +93,14 @@ def retrieval_figures(questions: Sequence[Question], search: Callable[[str], Seq
         texts = search(q.question)
         latencies.append((time.perf_counter() - t) * 1000)
         ranks[q.id] = first_rank(list(texts)[:10], q.evidence)
-    out = _rank_figures([ranks[q.id] for q in questions if q.id in ranks])
-    out["search_ms_p50"] = round(statistics.median(latencies), 1) if latencies else None
-    out["search_ms_p95"] = round(percentile(latencies, 95), 1) if latencies else None
-    kinds = sorted({q.kind for q in questions if q.answerable})
-    out["by_kind"] = {k: _rank_figures([ranks[q.id] for q in questions if q.kind == k and q.id in ranks]) for k in kinds}
+
+    def figures(subset: Sequence[Question]) -> dict[str, Any]:
+        return _rank_figures([ranks[q.id] for q in subset if q.id in ranks])
+
+    out = figures(questions)
+    out["search_ms_p50"], out["search_ms_p95"] = _latency(latencies)
+    for name, groups in _groups(questions).items():
+        out[name] = {k: figures(qs) for k, qs in groups.items() if any(q.answerable for q in qs)}
     out["misses"] = [q.id for q in questions if q.id in ranks and (ranks[q.id] is None or ranks[q.id] > 5)]  # type: ignore[operator]
     return out
 
@@ -87,36 +114,44 @@ def _rank_figures(ranks: Sequence[int | None]) -> dict[str, Any]:
     return {"n": n, "hit@1": hit(1), "hit@5": hit(5), "hit@10": hit(10), "mrr@10": round(mrr, 4)}
 
 
+@dataclass(frozen=True)
+class _Judged:
+    question: Question
+    refused: bool
+    answer_evidence: bool
+    citation_evidence: bool
+
+
 def answer_figures(questions: Sequence[Question], ask: Callable[[str], Any]) -> dict[str, Any]:
-    """refusal_acc, false_refusal, answer/citation evidence and answer latency; ask returns an Answer."""
+    """refusal_acc, false_refusal, answer/citation evidence and answer latency (overall, per kind and per half);
+    ask returns an Answer."""
     if questions:
         ask(questions[0].question)  # warm-up
-    none = [q for q in questions if not q.answerable]
-    answerable = [q for q in questions if q.answerable]
-    refused_none = refused_ans = ans_ev = cit_ev = 0
+    judged: list[_Judged] = []
     latencies: list[float] = []
-    wrong: list[str] = []
     for q in questions:
         t = time.perf_counter()
         a = ask(q.question)
         latencies.append((time.perf_counter() - t) * 1000)
-        if not q.answerable:
-            refused_none += bool(a.refused)
-            if not a.refused:
-                wrong.append(q.id)
-            continue
-        refused_ans += bool(a.refused)
-        ans_ev += contains_evidence(a.text, q.evidence)
-        cit_ev += any(contains_evidence(c.passage.text, q.evidence) for c in a.citations)
-        if a.refused:
-            wrong.append(q.id)
+        judged.append(_Judged(q, bool(a.refused), q.answerable and contains_evidence(a.text, q.evidence),
+                              q.answerable and any(contains_evidence(c.passage.text, q.evidence) for c in a.citations)))
+    by_id = {j.question.id: j for j in judged}
+    out = _answer_shares(judged)
+    out["answer_ms_p50"], out["answer_ms_p95"] = _latency(latencies)
+    for name, groups in _groups(questions).items():
+        out[name] = {k: _answer_shares([by_id[q.id] for q in qs]) for k, qs in groups.items()}
+    out["wrong_refusals"] = [j.question.id for j in judged if j.refused != (not j.question.answerable)]
+    out["no_answer_evidence"] = [j.question.id for j in judged if j.question.answerable and not j.answer_evidence]
+    return out
+
+
+def _answer_shares(judged: Sequence[_Judged]) -> dict[str, Any]:
+    none = [j for j in judged if not j.question.answerable]
+    ans = [j for j in judged if j.question.answerable]
     share = lambda x, n: round(x / n, 4) if n else None  # noqa: E731
     return {
-        "refusal_acc": share(refused_none, len(none)),
-        "false_refusal": share(refused_ans, len(answerable)),
-        "answer_has_evidence": share(ans_ev, len(answerable)),
-        "citation_has_evidence": share(cit_ev, len(answerable)),
-        "answer_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
-        "answer_ms_p95": round(percentile(latencies, 95), 1) if latencies else None,
-        "wrong_refusals": wrong,
+        "refusal_acc": share(sum(j.refused for j in none), len(none)),
+        "false_refusal": share(sum(j.refused for j in ans), len(ans)),
+        "answer_has_evidence": share(sum(j.answer_evidence for j in ans), len(ans)),
+        "citation_has_evidence": share(sum(j.citation_evidence for j in ans), len(ans)),
     }

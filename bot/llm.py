@@ -19,7 +19,7 @@ from bot.errors import BackendError
 from bot.prompts import Prompts
 from bot.refusal import is_injection
 from bot.sessions import Turn
-from bot.types import Citation, Hit
+from bot.types import Citation, Hit, Passage
 from bot.zh import sentences
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 _MARKER = re.compile(r"[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
 _LLM_ERRORS = (openai.OpenAIError, httpx.HTTPError, ValueError)
 MIN_LEAK_CHARS = 12  # a system-prompt line this long appearing in a reply counts as a leak
+MAX_GENERATED_CHARS = 120  # a longer "question" line is the model rambling, not a question
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]|\d+[.、．)）]|[（(]\d+[)）]|问题?\s*\d*[:：])\s*")
 
 
 def format_context(hits: Sequence[Hit]) -> str:
@@ -137,6 +139,19 @@ class LLM:
         citations = [Citation(n=i, passage=hits[old - 1].passage, score=hits[old - 1].score)
                      for i, old in enumerate(used, start=1)]
         return renumber(text, used), citations
+
+    def questions(self, passage: Passage, n: int = 3) -> list[str] | None:
+        """Up to n lay questions that the passage answers (for question windows), or None when the model fails."""
+        user = self.prompts.render("questions", n=n, title=passage.label, text=passage.text)
+        reply = self.complete(self.prompts.render("system", max_chars=self.max_chars), user)
+        if reply is None:
+            return None
+        out: list[str] = []
+        for line in reply.splitlines():
+            q = _LIST_PREFIX.sub("", line).strip(" “”\"'")
+            if 4 <= len(q) <= MAX_GENERATED_CHARS and not is_injection(q) and q not in out:
+                out.append(q)
+        return out[:n]
 
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """A standalone rewrite of a follow-up question, or None when the model fails or misbehaves."""

@@ -14,6 +14,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "answer": frozenset({"context", "question"}),
     "condense": frozenset({"history", "question"}),
     "refusal": frozenset({"reason"}),
+    "questions": frozenset({"n", "title", "text"}),
 }
 
 

@@ -65,40 +65,59 @@ class HybridRetriever(BaseRetriever):
             return None
         return np.array([filters.matches(p) for p in self.index.passages], dtype=bool)
 
-    def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
-        """Rows of the n passages whose best sentence window is most similar, and each row's best cosine.
+    def dense(self, query: str, n: int, mask: np.ndarray | None = None, raw: str | None = None) -> tuple[list[int], np.ndarray]:
+        """Rows of the n passages with the most similar entry, and each row's best cosine (-1 where none was reached).
 
-        Rows never reached keep -1. Without filters only the top windows are searched (enough to fill n
-        passages in practice); with filters every window is scored, as the corpus is small.
+        A passage's entries are its sentence windows (matched with `query`) and its lay questions (matched with
+        `raw`, the question as asked, question against question). Question-to-question cosines run higher
+        than question-to-passage ones, so questions count `question_offset` less. Without filters only the
+        top entries are searched (enough to fill n passages); with filters every entry is scored.
         """
         qv = self.query_vector(query)
-        total = self.index.faiss_index.ntotal
-        depth = total if mask is not None else min(total, n * WINDOW_DEPTH)
-        scores, wins = self.index.faiss_index.search(qv, depth)
+        best = self._best_entries(self.index.faiss_index, self.index.window_rows, qv, n, mask)
+        if self.index.questions:
+            rv = qv if raw is None or raw == query else self.query_vector(raw)
+            qbest = self._best_entries(self.index.question_faiss, self.index.question_rows, rv, n, mask)
+            reached = qbest > -1.0
+            best = np.where(reached, np.maximum(best, qbest - self.settings.question_offset), best)
+        return _top(best, n, mask, floor=-1.0), best
+
+    def _best_entries(self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
+        """Best cosine per passage over the top entries of one FAISS index (-1 where none was reached)."""
+        depth = fi.ntotal if mask is not None else min(fi.ntotal, n * WINDOW_DEPTH)
+        scores, entries = fi.search(qv, depth)
         best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
-        valid = wins[0] >= 0
-        np.maximum.at(best, self.index.window_rows[wins[0][valid]], scores[0][valid])
-        ranked = best if mask is None else np.where(mask, best, -1.0)
-        order = [int(r) for r in np.argsort(-ranked, kind="stable")[:n] if ranked[r] > -1.0]
-        return order, best
+        valid = entries[0] >= 0
+        np.maximum.at(best, entry_rows[entries[0][valid]], scores[0][valid])
+        return best
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
-        """Rows of the n best BM25 passages with a positive score, and every row's BM25 score."""
+        """Rows of the n best BM25 passages with a positive score, and every row's BM25 score.
+
+        BM25 indexes each passage and each of its lay questions as entries; a passage scores its best entry
+        (questions scaled by question_bm25_scale: short entries score high on a single shared word).
+        """
+        scores = self.entry_scores(query)
+        n_passages = len(self.index.passages)
+        best = scores[:n_passages].copy()
+        if len(scores) > n_passages:
+            np.maximum.at(best, self.index.question_rows, scores[n_passages:] * self.settings.question_bm25_scale)
+        return _top(best, n, mask, floor=0.0), best
+
+    def entry_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every entry: passages first, then lay questions (zeros when the query has no token)."""
         tokens = bm25_tokens(query)
         if not tokens:
-            return [], np.zeros(len(self.index.passages), dtype=np.float32)
-        scores = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
-        ranked = scores if mask is None else np.where(mask, scores, 0.0)
-        top = np.argsort(-ranked, kind="stable")[:n]
-        return [int(i) for i in top if ranked[i] > 0], scores
+            return np.zeros(len(self.index.passages) + len(self.index.questions), dtype=np.float32)
+        return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
 
     def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
-        """The k best passages for the query (lay words expanded to legal wording), best first."""
+        """The k best passages for the query, best first."""
         s = self.settings
-        expanded = expand(query)
+        expanded = expand(query) if s.expand_query else query
         mask = self._mask(filters)
         n = max(s.candidates, k)
-        d_rows, d_scores = self.dense(expanded, n, mask)
+        d_rows, d_scores = self.dense(expanded, n, mask, raw=query)
         s_rows, s_scores = self.sparse(expanded, n, mask)
         fused = rrf([d_rows, s_rows], [s.dense_weight, s.sparse_weight], k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
@@ -111,8 +130,8 @@ class HybridRetriever(BaseRetriever):
         ]
 
     def matching(self, query: str, filters: Filters = Filters()) -> list[Passage]:
-        """Passages that contain at least one query term (after expansion) and pass the filters."""
-        _, scores = self.sparse(expand(query), 1)
+        """Passages whose own text contains at least one query term (after expansion) and that pass the filters."""
+        scores = self.entry_scores(expand(query))[: len(self.index.passages)]
         mask = self._mask(filters)
         return [p for i, p in enumerate(self.index.passages) if scores[i] > 0 and (mask is None or mask[i])]
 
@@ -132,6 +151,12 @@ class HybridRetriever(BaseRetriever):
             if len(hits) == k:
                 break
         return hits
+
+
+def _top(scores: np.ndarray, n: int, mask: np.ndarray | None, floor: float) -> list[int]:
+    """Rows of the n highest scores above floor, among the rows the mask allows."""
+    ranked = scores if mask is None else np.where(mask, scores, floor)
+    return [int(r) for r in np.argsort(-ranked, kind="stable")[:n] if ranked[r] > floor]
 
 
 def to_document(hit: Hit) -> Document:

@@ -69,7 +69,7 @@ class Hit:
     score: float
     dense_rank: int | None = None  # 1-based rank in the dense list, None if absent
     sparse_rank: int | None = None
-    dense_score: float | None = None  # best cosine between the query and one of the passage's sentence windows
+    dense_score: float | None = None  # best cosine between the query and an entry (window or lay question)
     sparse_score: float | None = None  # BM25
 
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import __version__
-from bot.api import errors
+from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter
 from bot.api.routes import chat, documents, feedback, health, kiosk, search, wechat
 from bot.api.storage import Storage
@@ -64,6 +64,8 @@ def create_app(
         version=__version__,
         description="工会工作与劳动法律问答：职工问答、案例检索、驿站终端、微信公众号。",
         lifespan=lifespan,
+        docs_url=None,  # served by bot.api.docs from the package, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.assistant = None
@@ -73,6 +75,7 @@ def create_app(
     app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
 
     errors.install(app)
+    docs.install(app)
     for module in (health, search, documents, chat, feedback, kiosk, wechat):
         app.include_router(module.router)
     # Web pages (bot/web, owned by the web engineer) plug in here when that module exists.
