@@ -39,6 +39,10 @@ RANK_DECAY = 0.92  # weight of passage r (0-based) is RANK_DECAY**r
 KEEP_RATIO = 0.45  # further sentences must score at least this share of the best one
 MAX_PASSAGES = 8  # passages whose sentences are considered
 SPREAD = 3  # the best sentence of each of the top SPREAD passages is taken first (when it scores enough)
+# Sentences of a passage whose fused retrieval score is below NEAR x the top passage's are left out unless they
+# outscore every sentence of the top passage: otherwise an answer is padded with neighbouring articles
+# (a wage-arrears answer quoting probation rules).
+NEAR = 0.8
 
 
 @dataclass(frozen=True)
@@ -204,8 +208,15 @@ def _lead_in(sents: list[str], pos: int) -> str | None:
     return None
 
 
-def select(cands: list[Candidate], max_chars: int) -> list[Candidate]:
-    """Greedy choice of the best sentences within max_chars (the best one always, trimmed if needed)."""
+def select(
+    cands: list[Candidate], max_chars: int, allowed: set[int] | None = None, opening: dict[int, int] | None = None
+) -> list[Candidate]:
+    """Greedy choice of the best sentences within max_chars (the best one always, trimmed if needed).
+
+    `allowed`: hit ranks whose sentences may be used besides the best sentence's own passage (None: all).
+    `opening`: characters that quoting a hit rank for the first time adds (its article reference).
+    A sentence that ends on a colon is kept only with at least one of the list items it introduces.
+    """
     if not cands:
         return []
     best = cands[0].score
@@ -214,23 +225,42 @@ def select(cands: list[Candidate], max_chars: int) -> list[Candidate]:
     used = 0
     # First the best sentence of each of the top SPREAD passages, then the rest by score: an answer that
     # draws on several sources is more often right than three sentences from one passage.
-    good = [c for c in cands if c.score >= best * KEEP_RATIO]
+    good = [c for c in cands if c.score >= best * KEEP_RATIO
+            and (allowed is None or c.hit_rank in allowed or c.hit_rank == cands[0].hit_rank)]
     firsts: dict[int, Candidate] = {}
     for c in good:
         if c.hit_rank < SPREAD and c.hit_rank not in firsts:
             firsts[c.hit_rank] = c
     ordered = [c for c in good if firsts.get(c.hit_rank) is c] + [c for c in good if firsts.get(c.hit_rank) is not c]
+    opening = opening or {}
     for c in ordered:
         unit = [s for s in ([c.lead_in] if c.lead_in else []) + [c.text] if squash(s) not in seen]
-        cost = sum(len(s) for s in unit)
+        cost = sum(len(s) for s in unit) + (0 if any(x.hit_rank == c.hit_rank for x in chosen) else opening.get(c.hit_rank, 0))
         if not unit or (chosen and used + cost > max_chars):
             continue
+        if _ends_on_colon(c.text):
+            item = _first_item_of(c, cands, seen)
+            if item is None or (chosen and used + cost + len(item.text) > max_chars):
+                continue  # a lead-in without its list says nothing
+            unit.append(item.text)
+            cost += len(item.text)
+            chosen.append(item)
         chosen.append(c)
         seen.update(squash(s) for s in unit)
         used += cost
         if used >= max_chars:
             break
     return chosen
+
+
+def _ends_on_colon(sentence: str) -> bool:
+    return sentence.rstrip().endswith(("：", ":"))
+
+
+def _first_item_of(lead: Candidate, cands: list[Candidate], seen: set[str]) -> Candidate | None:
+    """The best-scoring list item that the lead-in sentence introduces."""
+    return next((c for c in cands if c.hit_rank == lead.hit_rank and c.lead_in == lead.text
+                 and squash(c.text) not in seen), None)
 
 
 def trim(sentence: str, max_chars: int) -> str:
@@ -242,8 +272,16 @@ def trim(sentence: str, max_chars: int) -> str:
 
 
 def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[Citation]]:
-    """Extractive answer text with [n] markers and its citations; ("", []) when no sentence matches."""
-    chosen = select(candidates(question, hits, long_chars=int(max_chars * LONG_SHARE)), max_chars)
+    """Extractive answer text with [n] markers and its citations; ("", []) when no sentence matches.
+
+    The passage of the best sentence comes first; a statute article is introduced by its reference
+    ("《劳动合同法》第三十八条：") so the answer says which article decides before what it says.
+    """
+    top = hits[0].score if hits else 0.0
+    allowed = {r for r, h in enumerate(hits) if h.score >= NEAR * top}
+    opening = {r: len(_reference(h.passage)) for r, h in enumerate(hits)}  # article references count too
+    cands = candidates(question, hits, long_chars=int(max_chars * LONG_SHARE))
+    chosen = select(cands, max_chars, allowed, opening)
     if not chosen:
         return "", []
     # Passage of the best sentence first, then the others by retrieval rank; source order inside a passage.
@@ -254,15 +292,21 @@ def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[C
     for n, rank in enumerate(order, start=1):
         hit = hits[rank]
         citations.append(Citation(n=n, passage=hit.passage, score=hit.score))
+        parts.append(_reference(hit.passage))
         group = sorted((c for c in chosen if c.hit_rank == rank), key=lambda c: c.position)
         for c in group:
             for s in ([c.lead_in] if c.lead_in else []) + [c.text]:
                 if squash(s) in written:
                     continue
                 written.add(squash(s))
-                budget = max_chars if len(chosen) == 1 and not c.lead_in else len(s)
-                parts.append(f"{trim(s, budget)}[{n}]")
+                limit = max_chars - opening[rank] if len(chosen) == 1 and not c.lead_in else len(s)
+                parts.append(f"{trim(s, limit)}[{n}]")
     return "".join(parts), citations
+
+
+def _reference(p: Passage) -> str:
+    """What opens a statute article's sentences in an answer ("《劳动合同法》第三十八条："); "" for reports."""
+    return f"{p.label}：" if p.doc_type == "law" and p.article else ""
 
 
 @lru_cache(maxsize=1)

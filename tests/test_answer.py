@@ -32,8 +32,10 @@ def passage(pid: str, text: str, article: str | None = None, title: str = "劳�
                    title=title, source_file=f"{title}.md", position=0, article=article)
 
 
-def hits(*ps: Passage) -> list[Hit]:
-    return [Hit(passage=p, score=1.0 / (i + 1), dense_score=0.9, sparse_score=5.0) for i, p in enumerate(ps)]
+def hits(*ps: Passage, scores: list[float] | None = None) -> list[Hit]:
+    """Hits in order; by default all close in fused score (so every passage may be quoted)."""
+    scores = scores or [1.0 - 0.05 * i for i in range(len(ps))]
+    return [Hit(passage=p, score=s, dense_score=0.9, sparse_score=5.0) for p, s in zip(ps, scores)]
 
 
 HITS = hits(passage("law:42", LAW_42, "第四十二条"), passage("law:19", LAW_19, "第十九条"),
@@ -41,7 +43,12 @@ HITS = hits(passage("law:42", LAW_42, "第四十二条"), passage("law:19", LAW_
 
 
 def assert_every_sentence_cited(text: str, cites) -> None:
+    """Every sentence ends with a marker whose passage contains it; statute groups open with their reference."""
     by_n = {c.n: c.passage for c in cites}
+    for c in cites:
+        if c.passage.doc_type == "law":
+            assert f"{c.passage.label}：" in text
+            text = text.replace(f"{c.passage.label}：", "", 1)
     pieces = re.findall(r"(.+?)\[(\d+)\]", text)
     assert pieces and "".join(p + f"[{n}]" for p, n in pieces) == text  # nothing uncited
     for sentence, n in pieces:
@@ -192,3 +199,28 @@ def test_a_compound_word_matches_its_parts_in_another_order():
     assert match(term, "工资被拖欠时可以投诉") == 0.9
     assert match(term, "按时发放工资") == 0.5
     assert match(term, "拖欠工资的可以投诉") == 1.0
+
+
+def test_statute_answer_opens_with_the_article_that_decides():
+    text, cites = compose("试用期最长能约定多久？", HITS, 200)
+    assert text.startswith("《劳动合同法》第十九条：") and cites[0].passage.article == "第十九条"
+
+
+def test_passages_far_behind_the_top_one_do_not_pad_the_answer():
+    """A passage whose fused score is far below the top one's is not quoted when the top one answers."""
+    far = hits(passage("law:19", LAW_19, "第十九条"), passage("law:42", LAW_42, "第四十二条"), scores=[1.0, 0.3])
+    text, cites = compose("试用期最长能约定多久？劳动合同能解除吗？", far, 200)
+    assert [c.passage.id for c in cites] == ["law:19"], text
+    near = hits(passage("law:19", LAW_19, "第十九条"), passage("law:42", LAW_42, "第四十二条"), scores=[1.0, 0.95])
+    _, cites = compose("试用期最长能约定多久？劳动合同能解除吗？", near, 200)
+    assert {c.passage.id for c in cites} == {"law:19", "law:42"}
+
+
+def test_a_sentence_ending_on_a_colon_never_stands_without_its_list():
+    lead_only = passage("law:46", "第四十六条 有下列情形之一的，用人单位应当向劳动者支付经济补偿：\n"
+                        "（一）劳动者依照本法第三十八条规定解除劳动合同的；\n（二）用人单位提出解除劳动合同的。", "第四十六条")
+    text, _ = compose("什么情形用人单位应当支付经济补偿", hits(lead_only), 200)
+    for sentence in re.split(r"\[\d+\]", text):
+        if sentence.rstrip().endswith("："):
+            assert "（一）" in text or "（二）" in text, text
+    assert "（" in text, text
