@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
@@ -13,6 +14,7 @@ from bot.types import Answer, Filters, Hit, Passage
 if TYPE_CHECKING:
     from bot.embed import Embedder
     from bot.index import Index
+    from bot.refusal import KnownWords
     from bot.sessions import Turn
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,19 @@ class Assistant:
 
         embedder = make_embedder(settings)
         return cls(settings, load_index(settings.index_dir, embedder), embedder)
+
+    @cached_property
+    def known_words(self) -> KnownWords:
+        """Every text of the knowledge base (passages, titles, lay questions) and workers' words we know the
+        legal wording of (bot/data: lay_legal.tsv, the curated lay questions), for the refusal check."""
+        from bot.questions import curated
+        from bot.refusal import KnownWords
+        from bot.zh import lay_legal_table
+
+        texts = [f"{p.title}\n{p.text}" for p in self.index.passages] + [q.text for q in self.index.questions]
+        texts += [lay for lay, _ in lay_legal_table()]
+        texts += [q for table in curated().values() for qs in table.values() for q in qs]
+        return KnownWords(texts)
 
     def close(self) -> None:
         """Release resources (database connections)."""
@@ -136,7 +151,7 @@ class Assistant:
         if out_of_domain(resolved):
             return self._refuse("out_of_domain", resolved)
         hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL))
-        if not has_evidence(resolved, hits, thresholds_for(self.settings.embedder)):
+        if not has_evidence(resolved, hits, thresholds_for(self.settings.embedder), self.known_words):
             return self._refuse("no_evidence", resolved)
         max_chars = self.settings.kiosk_answer_chars if short else self.settings.answer_chars
         top = hits[: self.settings.top_k]

@@ -95,3 +95,26 @@ def test_assistant_refuses_out_of_domain_and_unsupported_questions(assistant):
 def test_assistant_answers_in_domain_questions(assistant):
     a = assistant.ask("淮安职工提案办结率多少？")
     assert not a.refused and "办结率达到95%" in a.text
+
+
+def test_national_statutes_answer_a_worker_anywhere_unless_a_local_figure_is_asked():
+    from bot.refusal import place_matters
+
+    law = [hit("用人单位未依法为劳动者缴纳社会保险费的，劳动者可以解除劳动合同。", 0.95)]
+    assert not place_matters("我在东莞打工，公司一直不交社保，我能辞职吗", law)
+    assert has_evidence("我在东莞打工，公司一直不交社保，我能辞职吗", law)
+    assert place_matters("东莞的最低工资标准是多少", law)  # a local figure: the statute does not state it
+    case = [Hit(passage=Passage(id="c:0", doc_id="c", text="南京市总工会开展慰问活动。", doc_type="case", title="慰问",
+                                source_file="c.txt", position=0), score=0.03, dense_score=0.95)]
+    assert place_matters("东莞工会怎么开展慰问", case)
+
+
+def test_questions_about_things_the_knowledge_base_never_mentions_are_refused():
+    from bot.refusal import KnownWords
+
+    known = KnownWords(["用人单位应当按时足额支付劳动报酬，不得克扣或者无故拖欠劳动者的工资。", "公司拖欠工资怎么办", "工会会员"])
+    assert known.unknown_share("公司拖欠工资怎么办？") == 0.0
+    assert known.unknown_share("会员过生日，工会发蛋糕卡的标准是多少钱？") >= Thresholds().max_unknown
+    law = [hit("用人单位应当按时足额支付劳动报酬，不得克扣或者无故拖欠劳动者的工资。", 0.95)]
+    assert has_evidence("公司拖欠工资怎么办？", law, known=known)
+    assert not has_evidence("会员过生日，工会发蛋糕卡的标准是多少钱？", law, known=known)
