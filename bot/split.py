@@ -325,6 +325,18 @@ def _org_re() -> re.Pattern[str]:
     return re.compile(rf"(?:{names})[\u4e00-\u9fa5]{{0,10}}?(?:总工会|工会|集团)")
 
 
+def _region(art: _Article, org: str | None, body: str) -> str | None:
+    """Where the reported work happened: the place of the reporting organisation, else the first place of the
+    headline, else the place the body names most often (not the first one named: a report from 扬州 may
+    mention 淮安 in passing)."""
+    for text in (org or "", " ".join(art.titles) + " " + (art.author or "")):
+        found = places_in(text)
+        if found:
+            return found[0]
+    counts = {p: body.count(p) for p in places_in(body)}
+    return max(counts, key=lambda p: counts[p]) if counts else None
+
+
 def _date(art: _Article, body: str, file_date: str | None) -> str | None:
     for d in art.dates:
         m = _DATE_RE.search(d)
@@ -352,11 +364,11 @@ def split_newsletter(source: SourceFile, min_chars: int = 150, max_chars: int = 
         title = "：".join(art.titles[:2]) if art.titles else (art.column or PurePosixPath(source.path).stem)
         is_news = any(mk in body[:200] or mk in (art.source_line or "") for mk in _NEWS_MARKERS) or art.column == "他山之石"
         places = places_in(" ".join(art.titles) + " " + (art.author or "") + " " + body)
-        lead = places_in(" ".join(art.titles) + " " + (art.author or "")) or places
+        org = _org(art, body)
         doc_id = f"{key}-{n:02d}"
         common = dict(
             doc_id=doc_id, doc_type="news" if is_news else "case", title=title, source_file=source.path,
-            column=art.column, org=_org(art, body), region=lead[0] if lead else None,
+            column=art.column, org=org, region=_region(art, org, body),
             regions=tuple(places[:12]), date=_date(art, body, file_date),
         )
         pos = 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.zh import in_region
+
 DocType = Literal["law", "case", "news"]
 
 
@@ -86,7 +88,7 @@ class Filters:
     def matches(self, p: Passage) -> bool:
         if self.doc_type and p.doc_type != self.doc_type:
             return False
-        if self.region and not any(self.region in r for r in (p.region or "", *p.regions)):
+        if self.region and not in_region(p.region, self.region):  # the region its card shows, not places in passing
             return False
         if self.org and self.org not in (p.org or "") and self.org not in p.title:
             return False

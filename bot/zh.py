@@ -159,6 +159,14 @@ def known_places() -> tuple[str, ...]:
     return tuple(sorted(_places(), key=len, reverse=True))
 
 
+def in_region(region: str | None, wanted: str) -> bool:
+    """Whether a passage's region lies in the wanted place ("扬州" in "扬州", "江都" in "江苏"; "扬州市" = "扬州")."""
+    if not region or not wanted:
+        return False
+    wanted = wanted.strip()
+    return wanted in region or region in wanted or wanted.rstrip("省市") == _places().get(region, "")
+
+
 def places_in(text: str) -> list[str]:
     """Known place names in order of first mention (longest names first at one spot)."""
     found: dict[str, int] = {}

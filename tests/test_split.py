@@ -59,3 +59,16 @@ def test_markdown_guide_keeps_its_title_and_second_level_sections():
     ps = split(_src(text, "指南.md"))
     assert {p.title for p in ps} == {"职工指南"}
     assert [p.chapter for p in ps] == ["加班", "年假"]
+
+
+def test_report_region_is_where_the_work_happened_not_a_place_named_in_passing():
+    from bot.types import Filters
+
+    text = ("【基层动态】\n\n扬州邗江：驿站暖人心\n\n扬州市邗江区总工会 张明\n\n"
+            "今年以来，邗江区总工会在全区建成工会驿站20个，为外卖骑手、货车司机提供休息、饮水、充电服务。"
+            "工作人员曾赴淮安学习经验，回来后结合本地实际，推出“暖心驿站”品牌，受到骑手欢迎。"
+            "邗江区总工会还联合区人社局开展骑手入会集中行动，共吸纳新会员300余名。\n")
+    ps = split(_src(text, "简讯.txt"))
+    assert ps and all(p.region == "扬州" for p in ps), [p.region for p in ps]
+    assert Filters(region="扬州").matches(ps[0]) and Filters(region="江苏").matches(ps[0])
+    assert not Filters(region="淮安").matches(ps[0])  # named in passing only
