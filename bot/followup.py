@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from bot.sessions import Turn
-from bot.zh import data_lines, places_in, words
+from bot.zh import data_lines, nouns, places_in, topic_words, words
 
 logger = logging.getLogger(__name__)
 
 MAX_FOLLOWUP_CHARS = 16  # longer questions are taken as standalone unless they point back
 MAX_REFERRING_CHARS = 24
 MAX_CARRIED_TERMS = 8
+MAX_BARE_CHARS = 10  # a question this short that names no topic of its own continues the conversation
 _PUNCT = re.compile(r"[\s，,。.！!？?；;：:、“”\"'‘’（）()]+")
 
 Condenser = Callable[[str, Sequence[Turn]], "str | None"]
@@ -48,15 +49,19 @@ def is_followup(question: str) -> bool:
         return True
     if len(q) <= MAX_REFERRING_CHARS and any(w in q for w in c["refers"]):
         return True
+    if len(q) <= MAX_BARE_CHARS and not nouns(q):  # "没休完怎么办？", "过了怎么办？": about nothing named
+        return True
     return len(q) <= 8 and q.endswith(c["ends"])
 
 
 def key_terms(text: str, limit: int = MAX_CARRIED_TERMS) -> list[str]:
-    """Content words of a question, in order, without question words and follow-up cues."""
+    """The topic of a question (its nouns, else its content words), in order, without question words and
+    follow-up cues: what carries over when the follow-up changes the aspect ("试用期最长多久？" then "那工资呢？"
+    is about probation wages, not the longest probation)."""
     c = cues()
     skip = set(c["drop"]) | set(c["refers"]) | set(c["starts"])
     out: list[str] = []
-    for w in words(text):
+    for w in topic_words(text) or words(text):
         if w not in skip and w not in out and len(w) >= 2:
             out.append(w)
     return out[:limit]

@@ -125,6 +125,46 @@ def words(text: str) -> list[str]:
     return [w for w in _jieba().lcut(text) if w.strip() and w not in stop and not _PUNCT_OR_SPACE.match(w)]
 
 
+# jieba part-of-speech tags of words that say what a question asks, not what it is about: adjectives and
+# adverbs (最长), numerals and quantities (多久, 几天), pronouns (怎么), particles, prepositions, conjunctions.
+_ASPECT_FLAGS = ("a", "d", "m", "q", "r", "u", "y", "p", "c", "e", "o", "x")
+_NOUN_FLAGS = ("n", "j", "vn", "t")  # nouns, abbreviations (社保), verbal nouns (补偿), time nouns (周末)
+
+
+_POS: list[Any] = []
+
+
+def _pos_tokenizer() -> Any:
+    """jieba's part-of-speech tagger over our tokenizer, built once under the lock (building it reloads
+    dictionaries, which would disturb a segmentation running in another thread)."""
+    if _POS:
+        return _POS[0]
+    tokenizer = _jieba()
+    with _JIEBA_LOCK:
+        if not _POS:
+            import jieba.posseg
+
+            _POS.append(jieba.posseg.POSTokenizer(tokenizer))
+    return _POS[0]
+
+
+def _tagged(text: str) -> list[tuple[str, str]]:
+    stop = stopwords()
+    return [(p.word.strip(), p.flag) for p in _pos_tokenizer().lcut(text)
+            if p.word.strip() and p.word.strip() not in stop and not _PUNCT_OR_SPACE.match(p.word.strip())]
+
+
+def topic_words(text: str) -> list[str]:
+    """Words of a text that say what it is about (试用期, 怀孕, 辞退), in order, without those that say what
+    is asked about it (最长, 多久, 怎么)."""
+    return list(dict.fromkeys(w for w, flag in _tagged(text) if not flag.startswith(_ASPECT_FLAGS)))
+
+
+def nouns(text: str) -> list[str]:
+    """The nouns of a text (including abbreviations, verbal and time nouns), in order."""
+    return list(dict.fromkeys(w for w, flag in _tagged(text) if flag.startswith(_NOUN_FLAGS)))
+
+
 @lru_cache(maxsize=1)
 def lay_legal_table() -> tuple[tuple[str, tuple[str, ...]], ...]:
     rows = []

@@ -76,3 +76,14 @@ def test_without_session_each_question_stands_alone(assistant):
     a1 = assistant.ask("扬州工会驿站有多少家？")
     a2 = assistant.ask("那北仑呢？")
     assert a2.session_id != a1.session_id and a2.question == "那北仑呢？"
+
+
+def test_a_follow_up_that_changes_the_aspect_keeps_the_topic_not_the_old_aspect():
+    q = resolve("那工资呢？", [turn("试用期最长多久？")])
+    assert "试用期" in q and "最长" not in q and "多久" not in q
+
+
+def test_a_short_question_that_names_nothing_continues_the_conversation():
+    assert is_followup("没休完怎么办？") and is_followup("过了怎么办？")
+    assert "年休假" in resolve("没休完怎么办？", [turn("年休假有几天？")])
+    assert not is_followup("工伤认定去哪申请")
