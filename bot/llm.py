@@ -153,6 +153,17 @@ class LLM:
                 out.append(q)
         return out[:n]
 
+    def rewrite(self, question: str) -> str | None:
+        """The question in legal wording, for retrieval beside the original; None when the model fails."""
+        reply = self.complete(self.prompts.render("system", max_chars=self.max_chars),
+                              self.prompts.render("rewrite", question=question))
+        if not reply:
+            return None
+        first = re.sub(r"^(【?改写】?[:：]?)", "", reply.strip().splitlines()[0]).strip(" “”\"'")
+        if not 2 <= len(first) <= 300 or is_injection(first) or first == question:
+            return None
+        return first
+
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """A standalone rewrite of a follow-up question, or None when the model fails or misbehaves."""
         lines = []

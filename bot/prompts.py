@@ -15,6 +15,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "condense": frozenset({"history", "question"}),
     "refusal": frozenset({"reason"}),
     "questions": frozenset({"n", "title", "text"}),
+    "rewrite": frozenset({"question"}),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -111,15 +112,23 @@ class HybridRetriever(BaseRetriever):
             return np.zeros(len(self.index.passages) + len(self.index.questions), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
 
-    def search(self, query: str, k: int = 5, filters: Filters = Filters()) -> list[Hit]:
-        """The k best passages for the query, best first."""
+    def search(self, query: str, k: int = 5, filters: Filters = Filters(), alternates: Sequence[str] = ()) -> list[Hit]:
+        """The k best passages for the query, best first.
+
+        `alternates`: other wordings of the same question (an LLM's legal rewrite); their dense and BM25
+        rankings join the fusion, and the original query's scores are the ones reported.
+        """
         s = self.settings
         expanded = expand(query) if s.expand_query else query
         mask = self._mask(filters)
         n = max(s.candidates, k)
         d_rows, d_scores = self.dense(expanded, n, mask, raw=query)
         s_rows, s_scores = self.sparse(expanded, n, mask)
-        fused = rrf([d_rows, s_rows], [s.dense_weight, s.sparse_weight], k=s.rrf_k)
+        rankings, weights = [d_rows, s_rows], [s.dense_weight, s.sparse_weight]
+        for alt in alternates:
+            rankings += [self.dense(alt, n, mask)[0], self.sparse(alt, n, mask)[0]]
+            weights += [s.dense_weight * s.alternate_weight, s.sparse_weight * s.alternate_weight]
+        fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
         s_rank = {r: i + 1 for i, r in enumerate(s_rows)}
         best = sorted(fused, key=lambda r: -fused[r])[:k]
