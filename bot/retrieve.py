@@ -23,7 +23,8 @@ from bot.zh import bm25_tokens, expand
 
 logger = logging.getLogger(__name__)
 
-WINDOW_DEPTH = 8  # windows searched per passage wanted (passages have about three windows)
+WINDOW_DEPTH = 8  # entries searched per passage wanted (passages have about three windows, articles ~6 questions)
+MISSING_GAP = 0.1  # the agreement gap of a passage whose second-best lay question was not among the entries searched
 
 
 class HybridRetriever(BaseRetriever):
@@ -67,30 +68,51 @@ class HybridRetriever(BaseRetriever):
         return np.array([filters.matches(p) for p in self.index.passages], dtype=bool)
 
     def dense(self, query: str, n: int, mask: np.ndarray | None = None, raw: str | None = None) -> tuple[list[int], np.ndarray]:
-        """Rows of the n passages with the most similar entry, and each row's best cosine (-1 where none was reached).
+        """Rows of the n passages with the most similar entries, and each row's dense score (-1 where none was reached).
 
-        A passage's entries are its sentence windows (matched with `query`) and its lay questions (matched with
-        `raw`, the question as asked, question against question). Question-to-question cosines run higher
-        than question-to-passage ones, so questions count `question_offset` less. Without filters only the
-        top entries are searched (enough to fill n passages); with filters every entry is scored.
+        A passage's entries are its sentence windows (matched with `query`: the best cosine counts) and its lay
+        questions (matched with `raw`, the question as asked, question against question). Question-to-question
+        cosines run higher, so questions count `question_offset` less; and a passage whose second-best question
+        matches almost as well as its best is a safer bet than one lone match, so the gap between the two
+        counts `question_agreement` times (a passage with one matching question counts the gap as MISSING_GAP).
         """
         qv = self.query_vector(query)
         best = self._best_entries(self.index.faiss_index, self.index.window_rows, qv, n, mask)
         if self.index.questions:
             rv = qv if raw is None or raw == query else self.query_vector(raw)
-            qbest = self._best_entries(self.index.question_faiss, self.index.question_rows, rv, n, mask)
-            reached = qbest > -1.0
-            best = np.where(reached, np.maximum(best, qbest - self.settings.question_offset), best)
+            first, second = self._best_two_entries(self.index.question_faiss, self.index.question_rows, rv, n, mask)
+            s = self.settings
+            gap = np.where(second > -1.0, second - first, -MISSING_GAP)
+            scored = first - s.question_offset + s.question_agreement * gap
+            best = np.where(first > -1.0, np.maximum(best, scored), best)
         return _top(best, n, mask, floor=-1.0), best
+
+    def _search_entries(self, fi: Any, qv: np.ndarray, n: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        depth = fi.ntotal if mask is not None else min(fi.ntotal, n * WINDOW_DEPTH)
+        scores, entries = fi.search(qv, depth)
+        valid = entries[0] >= 0
+        return scores[0][valid], entries[0][valid]
 
     def _best_entries(self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best cosine per passage over the top entries of one FAISS index (-1 where none was reached)."""
-        depth = fi.ntotal if mask is not None else min(fi.ntotal, n * WINDOW_DEPTH)
-        scores, entries = fi.search(qv, depth)
+        scores, entries = self._search_entries(fi, qv, n, mask)
         best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
-        valid = entries[0] >= 0
-        np.maximum.at(best, entry_rows[entries[0][valid]], scores[0][valid])
+        np.maximum.at(best, entry_rows[entries], scores)
         return best
+
+    def _best_two_entries(
+        self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best and second-best cosine per passage over the top entries (-1 where none was reached)."""
+        scores, entries = self._search_entries(fi, qv, n, mask)
+        first = np.full(len(self.index.passages), -1.0, dtype=np.float32)
+        second = first.copy()
+        for score, row in zip(scores, entry_rows[entries]):  # FAISS returns entries best first
+            if first[row] == -1.0:
+                first[row] = score
+            elif second[row] == -1.0:
+                second[row] = score
+        return first, second
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n best BM25 passages with a positive score, and every row's BM25 score.

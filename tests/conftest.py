@@ -14,6 +14,7 @@ from tests.corpus_text import NEWSLETTER, NEWSLETTER_GBK, STATUTE
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = Path(os.environ.get("UNIONBOT_TEST_CORPUS", SHARED / "corpus"))
 DEV_SET = Path(os.environ.get("UNIONBOT_TEST_DEV_SET", SHARED / "eval" / "dev.jsonl"))
+DEV2_SET = Path(os.environ.get("UNIONBOT_TEST_DEV2_SET", SHARED / "eval" / "dev2.jsonl"))
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.evaluate import read_questions, retrieval_figures
-from tests.conftest import DEV_SET
+from bot.evaluate import answer_figures, read_questions, retrieval_figures
+from tests.conftest import DEV2_SET, DEV_SET
 
 
 @pytest.mark.slow
@@ -53,3 +53,58 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
         assert not a.refused, q
         assert any(expected[key] in c.passage.text for c in a.citations), (q, a.text)
         assert len(re.sub(r"\[\d+\]", "", a.text)) <= 130, a.text
+
+
+# Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
+# loses workers' legal questions or honest refusals fails CI.
+DEV2_FLOORS = {"law_hit@5": LAW_HIT5, "law_answer_has_evidence": LAW_ANSWER, "refusal_acc": REFUSAL, "false_refusal": FALSE_REFUSAL}
+
+
+@pytest.fixture(scope="module")
+def dev2_figures(corpus_assistant):
+    if not DEV2_SET.exists():
+        pytest.skip(f"dev2 set not found at {DEV2_SET}")
+    questions = read_questions(DEV2_SET)
+    retrieval = retrieval_figures(questions, lambda q: [h.passage.text for h in corpus_assistant.search(q, 10)])
+    return retrieval, answer_figures(questions, corpus_assistant.ask)
+
+
+@pytest.mark.slow
+def test_dev2_workers_legal_questions_find_their_article(dev2_figures):
+    retrieval, answers = dev2_figures
+    assert retrieval["by_kind"]["law"]["hit@5"] >= DEV2_FLOORS["law_hit@5"], retrieval["by_kind"]["law"]
+    assert answers["by_kind"]["law"]["answer_has_evidence"] >= DEV2_FLOORS["law_answer_has_evidence"], answers["by_kind"]
+
+
+@pytest.mark.slow
+def test_dev2_refusals_are_honest_and_rare_for_answerable_questions(dev2_figures):
+    _, answers = dev2_figures
+    assert answers["refusal_acc"] >= DEV2_FLOORS["refusal_acc"], answers
+    assert answers["false_refusal"] <= DEV2_FLOORS["false_refusal"], answers
+
+
+@pytest.mark.slow
+def test_a_long_first_person_story_finds_its_article(corpus_assistant):
+    story = ("我在一家物流公司开了三年货车，上个月出车送货时在高速上被后面的车追尾，腰椎骨折住院两个月，"
+             "公司说是我自己不小心，不给报工伤，还让我自己掏医药费，这种情况到底算不算工伤？")
+    top = corpus_assistant.search(story, 1)[0].passage
+    assert top.label == "《工伤保险条例》第十四条", top.label
+    answer = corpus_assistant.ask(story)
+    assert not answer.refused and answer.text.startswith("《工伤保险条例》第十四条"), answer.text
+
+
+@pytest.mark.slow
+def test_union_worded_questions_that_nothing_answers_are_refused(corpus_assistant):
+    for q in ("工会给会员发的中秋月饼选什么牌子好？", "工会年底联欢会的节目怎么安排？"):
+        assert corpus_assistant.ask(q).refused, q
+
+
+@pytest.mark.slow
+def test_a_follow_up_that_changes_the_aspect_retrieves_the_combined_meaning(corpus_assistant):
+    """Two-turn conversations of our own: the second turn is about the first turn's topic, new aspect."""
+    for first, second, article in (("试用期最长多久？", "那工资呢？", "《劳动合同法》第二十条"),
+                                   ("劳动仲裁的时效是多久？", "过了怎么办？", "《劳动争议调解仲裁法》第二十七条"),
+                                   ("女职工产假有多少天？", "流产的话呢？", "《女职工劳动保护特别规定》第七条")):
+        a1 = corpus_assistant.ask(first)
+        a2 = corpus_assistant.ask(second, session_id=a1.session_id)
+        assert not a2.refused and a2.citations[0].passage.label == article, (second, a2.question, a2.text)
