@@ -57,7 +57,7 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"law_hit@5": LAW_HIT5, "law_answer_has_evidence": LAW_ANSWER, "refusal_acc": REFUSAL, "false_refusal": FALSE_REFUSAL}
+DEV2_FLOORS = {"law_hit@5": 0.90, "law_answer_has_evidence": 0.65, "refusal_acc": 0.50, "false_refusal": 0.05}
 
 
 @pytest.fixture(scope="module")
