@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     question_offset: float = 0.02  # subtracted from question-to-question cosines (they run higher)
     question_agreement: float = 0.5  # weight of the gap between a passage's best and second-best question
     question_bm25_scale: float = 1.0  # BM25 score of a question entry relative to a passage entry
-    expand_query: bool = False  # add legal wording from bot/data/lay_legal.tsv to the query (README, "Quality")
+    expand_query: bool = True  # legal wording from bot/data/lay_legal.tsv for passages without lay questions
     alternate_weight: float = 0.5  # rankings of an LLM's legal rewrite, relative to the original query's
     candidates: int = 50  # per ranking, before fusion
     max_query_chars: int = 1000

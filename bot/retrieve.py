@@ -114,17 +114,24 @@ class HybridRetriever(BaseRetriever):
                 second[row] = score
         return first, second
 
-    def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
+    def sparse(self, query: str, n: int, mask: np.ndarray | None = None, raw: str | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n best BM25 passages with a positive score, and every row's BM25 score.
 
-        BM25 indexes each passage and each of its lay questions as entries; a passage scores its best entry
-        (questions scaled by question_bm25_scale: short entries score high on a single shared word).
+        BM25 indexes each passage and each of its lay questions as entries; a passage scores its best entry.
+        Passages without lay questions are matched with `query` (which may carry legal wording from the
+        lay-to-legal table); passages with lay questions and the questions themselves with `raw`, the question
+        as asked (the questions bridge workers' words better than the table), scaled by question_bm25_scale.
         """
         scores = self.entry_scores(query)
         n_passages = len(self.index.passages)
         best = scores[:n_passages].copy()
+        if raw is not None and raw != query:
+            plain = self.entry_scores(raw)
+            best = np.where(self.index.has_questions, plain[:n_passages], best)
+        else:
+            plain = scores
         if len(scores) > n_passages:
-            np.maximum.at(best, self.index.question_rows, scores[n_passages:] * self.settings.question_bm25_scale)
+            np.maximum.at(best, self.index.question_rows, plain[n_passages:] * self.settings.question_bm25_scale)
         return _top(best, n, mask, floor=0.0), best
 
     def entry_scores(self, query: str) -> np.ndarray:
@@ -144,8 +151,8 @@ class HybridRetriever(BaseRetriever):
         expanded = expand(query) if s.expand_query else query
         mask = self._mask(filters)
         n = max(s.candidates, k)
-        d_rows, d_scores = self.dense(expanded, n, mask, raw=query)
-        s_rows, s_scores = self.sparse(expanded, n, mask)
+        d_rows, d_scores = self.dense(query, n, mask)
+        s_rows, s_scores = self.sparse(expanded, n, mask, raw=query)
         rankings, weights = [d_rows, s_rows], [s.dense_weight, s.sparse_weight]
         for alt in alternates:
             rankings += [self.dense(alt, n, mask)[0], self.sparse(alt, n, mask)[0]]
