@@ -218,7 +218,7 @@ def test_kiosk_topic_answers_without_typing_and_resets_when_idle(open_page: Page
     page.wait_for_selector("body[data-answered]", state="attached")
     assert page.get_attribute("body", "data-answered") in ("answer", "refused")
     assert page.locator("#answer-box").inner_text().strip()
-    assert page.locator("#answer-question").inner_text() == "单位不和我签劳动合同怎么办？"
+    assert page.locator("#answer-question").inner_text() == "上班多久公司必须跟我签劳动合同？"
     page.wait_for_function("() => document.querySelector('#qr-image').naturalWidth > 0")
     qr_src = page.get_attribute("#qr-image", "src")
     assert qr_src.startswith("/api/qr?text=") and "%2F%3Fq%3D" in qr_src  # opens /?q=<question> on the phone
