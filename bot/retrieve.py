@@ -67,11 +67,11 @@ class HybridRetriever(BaseRetriever):
             return None
         return np.array([filters.matches(p) for p in self.index.passages], dtype=bool)
 
-    def dense(self, query: str, n: int, mask: np.ndarray | None = None, raw: str | None = None) -> tuple[list[int], np.ndarray]:
+    def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n passages with the most similar entries, and each row's dense score (-1 where none was reached).
 
-        A passage's entries are its sentence windows (matched with `query`: the best cosine counts) and its lay
-        questions (matched with `raw`, the question as asked, question against question). Question-to-question
+        A passage's entries are its sentence windows (the best cosine counts) and its lay questions (question
+        against question: both embedded in the query role). Question-to-question
         cosines run higher, so questions count `question_offset` less; and a passage whose second-best question
         matches almost as well as its best is a safer bet than one lone match, so the gap between the two
         counts `question_agreement` times (a passage with one matching question counts the gap as MISSING_GAP).
@@ -79,8 +79,7 @@ class HybridRetriever(BaseRetriever):
         qv = self.query_vector(query)
         best = self._best_entries(self.index.faiss_index, self.index.window_rows, qv, n, mask)
         if self.index.questions:
-            rv = qv if raw is None or raw == query else self.query_vector(raw)
-            first, second = self._best_two_entries(self.index.question_faiss, self.index.question_rows, rv, n, mask)
+            first, second = self._best_two_entries(self.index.question_faiss, self.index.question_rows, qv, n, mask)
             s = self.settings
             gap = np.where(second > -1.0, second - first, -MISSING_GAP)
             scored = first - s.question_offset + s.question_agreement * gap
