@@ -43,6 +43,7 @@ class HybridRetriever(BaseRetriever):
 
     _qcache: "OrderedDict[str, np.ndarray]" = PrivateAttr(default_factory=OrderedDict)
     _qlock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _later: "dict[int, list[int]] | None" = PrivateAttr(default=None)
 
     def query_vector(self, text: str) -> np.ndarray:
         """(1, dim) query embedding; the last 2048 are kept, as embedding is most of a search's cost."""
@@ -159,12 +160,48 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
         s_rank = {r: i + 1 for i, r in enumerate(s_rows)}
-        best = sorted(fused, key=lambda r: -fused[r])[:k]
+        best = self._later_law_first(sorted(fused, key=lambda r: -fused[r]), mask)[:k]
+        for i in range(len(best) - 1, -1, -1):  # a moved-up article takes the score of the one it precedes
+            fused[best[i]] = max(fused.get(best[i], 0.0), fused[best[i + 1]] if i + 1 < len(best) else 0.0)
         return [
             Hit(passage=self.index.passages[r], score=fused[r], dense_rank=d_rank.get(r), sparse_rank=s_rank.get(r),
                 dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
             for r in best
         ]
+
+    def _later_law_first(self, rows: list[int], mask: np.ndarray | None) -> list[int]:
+        """Rows with the article that replaced an outdated one (bot/data/superseded.tsv) placed right before it,
+        so an answer never quotes "六十日内申请仲裁" without the one-year rule that replaced it."""
+        later = self._later_rows()
+        if not later or not any(r in later for r in rows):
+            return rows
+        out: list[int] = []
+        for r in rows:
+            for new in later.get(r, ()):
+                if new not in out and (mask is None or mask[new]):
+                    out.append(new)
+            if r not in out:
+                out.append(r)
+        return out
+
+    def _later_rows(self) -> dict[int, list[int]]:
+        """Passage row of an outdated article -> rows of the article that replaced it (both indexed)."""
+        if self._later is None:
+            from bot.questions import law_key
+            from bot.zh import data_lines
+
+            by_article: dict[tuple[str, str], list[int]] = {}
+            for r, p in enumerate(self.index.passages):
+                if p.doc_type == "law" and p.article:
+                    by_article.setdefault((law_key(p.title), p.article), []).append(r)
+            later: dict[int, list[int]] = {}
+            for line in data_lines("superseded.tsv"):
+                old_title, old_article, new_title, new_article = line.split("\t")[:4]
+                new_rows = by_article.get((law_key(new_title), new_article), [])
+                for r in by_article.get((law_key(old_title), old_article), []) if new_rows else []:
+                    later[r] = new_rows
+            self._later = later
+        return self._later
 
     def matching(self, query: str, filters: Filters = Filters()) -> list[Passage]:
         """Passages whose own text contains at least one query term (after expansion) and that pass the filters."""
