@@ -11,6 +11,7 @@ Three sources, one mechanism (each question becomes an extra retrieval entry of 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,8 +62,6 @@ def curated() -> dict[str, dict[str, tuple[str, ...]]]:
 
 def curated_hash() -> str:
     """Hash of the curated question files (recorded in the index manifest)."""
-    import hashlib
-
     h = hashlib.sha256()
     folder = resources.files("bot").joinpath("data").joinpath("lay_questions")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):

@@ -18,8 +18,9 @@ from bot.config import Settings
 from bot.embed import Embedder
 from bot.fuse import rrf
 from bot.index import Index
+from bot.questions import law_key
 from bot.types import Filters, Hit, Passage
-from bot.zh import bm25_tokens, expand
+from bot.zh import bm25_tokens, data_lines, expand
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +188,6 @@ class HybridRetriever(BaseRetriever):
     def _later_rows(self) -> dict[int, list[int]]:
         """Passage row of an outdated article -> rows of the article that replaced it (both indexed)."""
         if self._later is None:
-            from bot.questions import law_key
-            from bot.zh import data_lines
-
             by_article: dict[tuple[str, str], list[int]] = {}
             for r, p in enumerate(self.index.passages):
                 if p.doc_type == "law" and p.article:
