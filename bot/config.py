@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompt_templates"  # shipped in the package (wheels too)
 
 
 class Settings(BaseSettings):
@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     # Where things live.
     documents_dir: Path = Path("documents")
     index_dir: Path = Path("index")
-    prompts_dir: Path = PROJECT_DIR / "prompts"
+    prompts_dir: Path = PROMPTS_DIR
     state_db: Path | None = None  # sessions, feedback, kiosk usage; default: beside the index
 
     # Embedding.

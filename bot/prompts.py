@@ -1,4 +1,4 @@
-"""Prompt templates as files in prompts/: loaded once and checked for their placeholders at start-up."""
+"""Prompt templates as files in bot/prompt_templates/ (or UNIONBOT_PROMPTS_DIR): loaded once and checked for their placeholders at start-up."""
 
 from __future__ import annotations
 
@@ -44,16 +44,16 @@ def check_template(name: str, template: str) -> None:
     try:
         found = placeholders(template)
     except ValueError as e:  # unbalanced braces
-        raise PromptError(f"提示词模板 {name}.md 格式错误：{e}。(Fix the braces in prompts/{name}.md.)") from None
+        raise PromptError(f"提示词模板 {name}.md 格式错误：{e}。(Fix the braces in {name}.md.)") from None
     need = REQUIRED[name]
     if missing := need - found:
         raise PromptError(
-            f"提示词模板 {name}.md 缺少占位符 {sorted(missing)}。(prompts/{name}.md must contain "
+            f"提示词模板 {name}.md 缺少占位符 {sorted(missing)}。({name}.md must contain "
             + ", ".join("{" + m + "}" for m in sorted(missing)) + ".)"
         )
     if unknown := found - need:
         raise PromptError(
-            f"提示词模板 {name}.md 含有未知占位符 {sorted(unknown)}。(prompts/{name}.md may only use "
+            f"提示词模板 {name}.md 含有未知占位符 {sorted(unknown)}。({name}.md may only use "
             + ", ".join("{" + m + "}" for m in sorted(need)) + "; double other braces as {{ }}.)"
         )
 

@@ -17,7 +17,7 @@ from bot.prompts import Prompts
 from bot.types import Hit
 from bot.zh import data_lines, expand, places_in, tokenize, words
 
-# Short reasons inserted into prompts/refusal.md ("抱歉，{reason}。…").
+# Short reasons inserted into prompt_templates/refusal.md ("抱歉，{reason}。…").
 REASONS: dict[str, str] = {
     "out_of_domain": "这个问题不在我能回答的范围内",
     "no_evidence": "我在知识库中没有找到能可靠回答这个问题的依据，不能凭空作答",

@@ -14,12 +14,13 @@ import pytest
 
 from bot.config import Settings
 from bot.llm import LLM, format_context, leaks_prompt, renumber, validate_citations
+from bot.config import PROMPTS_DIR
 from bot.prompts import load_prompts
 from bot.sessions import Turn
 from bot.types import Hit, Passage
 from tests.llm_server import StubServer, free_port
 
-PROMPTS = load_prompts(Path(__file__).resolve().parent.parent / "prompts")
+PROMPTS = load_prompts(PROMPTS_DIR)
 
 
 def _hit(pid: str, text: str, article: str) -> Hit:

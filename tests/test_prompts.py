@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import PROMPTS_DIR
 from bot.prompts import REQUIRED, PromptError, load_prompts, placeholders
-
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 def test_shipped_templates_load_and_render():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.config import PROMPTS_DIR
 from bot.prompts import load_prompts
 from bot.refusal import (
     Thresholds,
@@ -18,7 +19,7 @@ from bot.refusal import (
 )
 from bot.types import Hit, Passage
 
-PROMPTS = load_prompts(Path(__file__).resolve().parent.parent / "prompts")
+PROMPTS = load_prompts(PROMPTS_DIR)
 
 
 def hit(text: str, dense: float) -> Hit:
