@@ -116,17 +116,22 @@ def _best(question: str, rows: Sequence[int], passages: Sequence[Passage]) -> in
     return max(rows, key=lambda r: (_overlap(question, passages[r]), -r))
 
 
+def article_rows(passages: Sequence[Passage]) -> dict[tuple[str, str], list[int]]:
+    """(law key, 第X条) -> passage rows of that statute article (several when a long article was cut)."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for r, p in enumerate(passages):
+        if p.doc_type == "law" and p.article:
+            out.setdefault((law_key(p.title), p.article), []).append(r)
+    return out
+
+
 def attach_curated(passages: Sequence[Passage]) -> list[LayQuestion]:
     """Curated questions of every indexed statute, on the passage of their article (the best-matching part
     when a long article was cut into several passages)."""
     table = curated()
-    by_article: dict[tuple[str, str], list[int]] = {}
-    for r, p in enumerate(passages):
-        if p.doc_type == "law" and p.article and law_key(p.title) in table:
-            by_article.setdefault((law_key(p.title), p.article), []).append(r)
     out: list[LayQuestion] = []
-    for (key, article), rows in by_article.items():
-        for q in table[key].get(article, ()):
+    for (key, article), rows in article_rows(passages).items():
+        for q in table.get(key, {}).get(article, ()):
             out.append(LayQuestion(q, _best(q, rows, passages), "curated"))
     return out
 

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.embed import Embedder
 from bot.fuse import rrf
 from bot.index import Index
-from bot.questions import law_key
+from bot.questions import article_rows, law_key
 from bot.types import Filters, Hit, Passage
 from bot.zh import bm25_tokens, data_lines, expand
 
@@ -188,10 +188,7 @@ class HybridRetriever(BaseRetriever):
     def _later_rows(self) -> dict[int, list[int]]:
         """Passage row of an outdated article -> rows of the article that replaced it (both indexed)."""
         if self._later is None:
-            by_article: dict[tuple[str, str], list[int]] = {}
-            for r, p in enumerate(self.index.passages):
-                if p.doc_type == "law" and p.article:
-                    by_article.setdefault((law_key(p.title), p.article), []).append(r)
+            by_article = article_rows(self.index.passages)
             later: dict[int, list[int]] = {}
             for line in data_lines("superseded.tsv"):
                 old_title, old_article, new_title, new_article = line.split("\t")[:4]

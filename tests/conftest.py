@@ -34,6 +34,20 @@ def write_tiny_corpus(folder: Path) -> Path:
     return folder
 
 
+def index_files(tmp_path: Path, files: dict[str, str]) -> Settings:
+    """Write files (name -> text) into tmp_path/docs, index them with the fake embedder, return the settings."""
+    from bot.index import build_index
+
+    docs = tmp_path / "docs"
+    for name, text in files.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+    s = Settings(_env_file=None, documents_dir=docs, index_dir=tmp_path / "index",  # type: ignore[call-arg]
+                 state_db=tmp_path / "state.sqlite3", embedder="fake")
+    build_index(s)
+    return s
+
+
 @pytest.fixture
 def tiny_docs(tmp_path: Path) -> Path:
     return write_tiny_corpus(tmp_path / "documents")

@@ -10,6 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.index import GENERATED_FILE, build_index, load_index
 from bot.questions import curated, law_key, read_sidecar
+from tests.conftest import index_files
 from tests.llm_server import StubServer
 
 # A statute file named and placed as an officer might, whose title and article numbers match curated questions.
@@ -28,11 +29,8 @@ def _settings(tmp_path: Path, docs: Path) -> Settings:
 
 
 def test_curated_questions_attach_by_statute_title_and_article_from_any_folder(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    (docs / "法规" / "国家").mkdir(parents=True)
-    (docs / "法规" / "国家" / "合同法2012版.md").write_text(CONTRACT_LAW, encoding="utf-8")
-    s = _settings(tmp_path, docs)
-    report = build_index(s)
+    s = index_files(tmp_path, {"法规/国家/合同法2012版.md": CONTRACT_LAW})
+    report = build_index(s)  # unchanged: the report of an up-to-date index still counts the questions
     idx = load_index(s.index_dir)
     table = curated()[law_key("劳动合同法")]
     by_article: dict[str, list[str]] = {}
@@ -54,12 +52,9 @@ def test_every_curated_file_names_real_articles_with_at_least_three_questions() 
 
 def test_curated_questions_find_their_article_through_search(tmp_path: Path) -> None:
     from bot.assistant import Assistant
+    from tests.conftest import index_files
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "劳动合同法.md").write_text(CONTRACT_LAW, encoding="utf-8")
-    s = _settings(tmp_path, docs)
-    build_index(s)
+    s = index_files(tmp_path, {"劳动合同法.md": CONTRACT_LAW})
     a = Assistant.from_settings(s)
     try:
         for article, qs in curated()[law_key("劳动合同法")].items():

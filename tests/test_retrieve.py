@@ -57,22 +57,15 @@ def test_repeated_questions_reuse_the_query_embedding(assistant, monkeypatch):
 def test_an_outdated_article_never_comes_before_the_one_that_replaced_it(tmp_path):
     """bot/data/superseded.tsv: 劳动法 第八十二条 (sixty days) was replaced by the one-year rule of 仲裁法 第二十七条."""
     from bot.assistant import Assistant
-    from bot.config import Settings
-    from bot.index import build_index
+    from tests.conftest import index_files
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "劳动法.md").write_text(
-        "# 中华人民共和国劳动法\n\n第八十一条 劳动争议仲裁委员会由劳动行政部门代表组成。\n\n"
-        "第八十二条 提出仲裁要求的一方应当自劳动争议发生之日起六十日内向劳动争议仲裁委员会提出书面申请。\n\n"
-        "第八十三条 对仲裁裁决不服的，可以向人民法院提起诉讼。\n", encoding="utf-8")
-    (docs / "仲裁法.md").write_text(
-        "# 中华人民共和国劳动争议调解仲裁法\n\n第二十六条 劳动争议仲裁公开进行。\n\n"
-        "第二十七条 劳动争议申请仲裁的时效期间为一年。\n\n第二十八条 申请人申请劳动争议仲裁应当提交书面仲裁申请。\n",
-        encoding="utf-8")
-    s = Settings(_env_file=None, documents_dir=docs, index_dir=tmp_path / "index",  # type: ignore[call-arg]
-                 state_db=tmp_path / "s.sqlite3", embedder="fake")
-    build_index(s)
+    s = index_files(tmp_path, {
+        "劳动法.md": "# 中华人民共和国劳动法\n\n第八十一条 劳动争议仲裁委员会由劳动行政部门代表组成。\n\n"
+                   "第八十二条 提出仲裁要求的一方应当自劳动争议发生之日起六十日内向劳动争议仲裁委员会提出书面申请。\n\n"
+                   "第八十三条 对仲裁裁决不服的，可以向人民法院提起诉讼。\n",
+        "仲裁法.md": "# 中华人民共和国劳动争议调解仲裁法\n\n第二十六条 劳动争议仲裁公开进行。\n\n"
+                   "第二十七条 劳动争议申请仲裁的时效期间为一年。\n\n第二十八条 申请人申请劳动争议仲裁应当提交书面仲裁申请。\n",
+    })
     a = Assistant.from_settings(s)
     try:
         labels = [h.passage.label for h in a.search("提出仲裁要求的一方应当自劳动争议发生之日起六十日内提出书面申请", 3)]
