@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from bot.embed import Embedder
     from bot.index import Index
     from bot.refusal import KnownWords
-    from bot.sessions import Turn
+    from bot.store import Store, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -25,30 +25,33 @@ ANSWER_POOL = 8  # passages an answer may quote from (only the quoted ones are c
 class Assistant:
     """Search, documents in context, and answers over one loaded index."""
 
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, store: Store | None = None) -> None:
+        """`store` is the conversation store to keep turns in; without one the settings' store is opened
+        (and closed by close())."""
         from bot.retrieve import HybridRetriever
 
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.retriever = HybridRetriever(index=index, embedder=embedder, settings=settings)
-        # Answers (issue 3): prompts are checked now, not on the first request; sessions live beside the index.
+        # Prompts are checked now, not on the first request.
         from bot.llm import LLM
         from bot.prompts import load_prompts
-        from bot.sessions import SessionStore
+        from bot.store import open_store
 
         self.prompts = load_prompts(settings.prompts_dir)
-        self.sessions = SessionStore(settings.state_path, ttl_hours=settings.session_ttl_hours)
+        self._owns_store = store is None
+        self.store = open_store(settings) if store is None else store
         self.llm = LLM(settings, self.prompts) if settings.llm_enabled else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Assistant":
+    def from_settings(cls, settings: Settings, store: Store | None = None) -> "Assistant":
         """Load the index once (raises IndexNotFound / IndexMismatch with what to run)."""
         from bot.embed import make_embedder
         from bot.index import load_index
 
         embedder = make_embedder(settings)
-        return cls(settings, load_index(settings.index_dir, embedder), embedder)
+        return cls(settings, load_index(settings.index_dir, embedder), embedder, store)
 
     @cached_property
     def known_words(self) -> KnownWords:
@@ -64,8 +67,9 @@ class Assistant:
         return KnownWords(texts)
 
     def close(self) -> None:
-        """Release resources (database connections)."""
-        self.sessions.close()
+        """Release the conversation store if this assistant opened it."""
+        if self._owns_store:
+            self.store.close()
 
     # ------------------------------------------------------------------ search
 
@@ -124,17 +128,19 @@ class Assistant:
 
     # ----------------------------------------------------------------- answers
 
-    def ask(self, question: str, session_id: str | None = None, short: bool = False) -> Answer:
-        """Answer from retrieved passages with numbered citations, or refuse kindly; the turn is kept in the session.
+    def ask(self, question: str, session_id: str | None = None, short: bool = False, channel: str = "chat",
+            station: str | None = None) -> Answer:
+        """Answer from retrieved passages with numbered citations, or refuse kindly; the turn is kept in the store.
 
-        short=True gives the kiosk form (about kiosk_answer_chars instead of answer_chars).
+        short=True gives the kiosk form (about kiosk_answer_chars instead of answer_chars); channel (chat, kiosk,
+        wechat, cli) and station label a new session for review.
         """
         q = self.check_query(question)
-        sid = self.sessions.session(session_id)
-        history = self.sessions.history(sid, self.settings.history_turns)
+        sid = self.store.session(session_id, channel=channel, station=station)
+        history = self.store.history(sid, self.settings.history_turns)
         answer = self._answer(q, history, short)
         answer.session_id = sid
-        answer.message_id = self.sessions.add_turn(sid, q, answer)
+        answer.message_id = self.store.add_turn(sid, q, answer)
         return answer
 
     def _answer(self, question: str, history: list[Turn], short: bool) -> Answer:

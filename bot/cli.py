@@ -220,7 +220,7 @@ def ask(question: str, as_json: bool, short: bool, session_id: str | None, index
     """Answer one question from the knowledge base, with numbered sources (or a kind refusal)."""
     assistant = _assistant(make_settings(index_dir=index_dir))
     try:
-        a = assistant.ask(question, session_id=session_id, short=short)
+        a = assistant.ask(question, session_id=session_id, short=short, channel="cli")
     except BotError as e:
         raise click.ClickException(str(e)) from e
     finally:
@@ -241,7 +241,7 @@ def chat(index_dir: Path | None) -> None:
             if not question:
                 break
             try:
-                a = assistant.ask(question, session_id=session_id)
+                a = assistant.ask(question, session_id=session_id, channel="cli")
             except BotError as e:
                 click.echo(f"错误：{e}", err=True)
                 continue
@@ -251,3 +251,92 @@ def chat(index_dir: Path | None) -> None:
         pass
     finally:
         assistant.close()
+
+
+def _store(settings: Settings, migrate_schema: bool = True):  # type: ignore[no-untyped-def]
+    from bot.store import Store, open_store
+
+    try:
+        if migrate_schema:
+            return open_store(settings)
+        return Store(settings.store_url, migrate_schema=False)
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@cli.group()
+def db() -> None:
+    """The conversation store (SQLite beside the index, or UNIONBOT_DATABASE_URL)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or upgrade the store's schema (also done when the service starts)."""
+    from bot.store import migrate
+
+    store = _store(make_settings())
+    try:
+        click.echo(f"对话数据库已是最新结构（{store.dialect}，版本 {migrate.current(store.engine)}）。")
+    finally:
+        store.close()
+
+
+@db.command()
+def purge() -> None:
+    """Delete conversations idle for longer than UNIONBOT_RETENTION_DAYS (also done while serving)."""
+    settings = make_settings()
+    store = _store(settings)
+    try:
+        n = store.purge()
+    finally:
+        store.close()
+    click.echo(f"已删除 {n} 个超过 {settings.retention_days:g} 天的会话。" if settings.retention_days
+               else "未设置保存期限（UNIONBOT_RETENTION_DAYS=0），没有删除任何会话。")
+
+
+@cli.group()
+def person() -> None:
+    """Personal data of one person (PIPL): export or delete by session id or WeChat openid."""
+
+
+_person_options = [
+    click.option("--session", "session_id", help="A session id (shown in the chat page and API answers)."),
+    click.option("--openid", help="A WeChat openid (stored only as a keyed hash; give the real one)."),
+]
+
+
+def _with_person_options(f: Any) -> Any:
+    for option in reversed(_person_options):
+        f = option(f)
+    return f
+
+
+@person.command(name="export")
+@_with_person_options
+def person_export(session_id: str | None, openid: str | None) -> None:
+    """Print everything stored about the person as JSON."""
+    store = _store(make_settings())
+    try:
+        data = store.person(session_id=session_id, openid=openid).as_dict()
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@person.command(name="delete")
+@_with_person_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def person_delete(session_id: str | None, openid: str | None, yes: bool) -> None:
+    """Delete everything stored about the person."""
+    if not yes:
+        click.confirm("删除此人的全部会话记录，无法恢复。继续吗？", abort=True)
+    store = _store(make_settings())
+    try:
+        n = store.forget(session_id=session_id, openid=openid)
+    except BotError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+    click.echo(f"已删除 {n['sessions']} 个会话、{n['wechat_messages']} 条微信消息。")

@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     documents_dir: Path = Path("documents")
     index_dir: Path = Path("index")
     prompts_dir: Path = PROMPTS_DIR
-    state_db: Path | None = None  # sessions, feedback, kiosk usage; default: beside the index
+    state_db: Path | None = None  # SQLite conversation store; default: beside the index
+    database_url: SecretStr | None = None  # e.g. postgresql+psycopg://user:pass@host/unionbot; overrides state_db
 
     # Embedding.
     embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | fake
@@ -51,7 +52,12 @@ class Settings(BaseSettings):
     # Answering.
     answer_chars: int = 200
     kiosk_answer_chars: int = 80
-    session_ttl_hours: float = 24.0
+    session_ttl_hours: float = 24.0  # a conversation idle this long starts over (its turns are kept)
+
+    # Personal data (PIPL): conversations idle this long are deleted (0 keeps them); openids are stored as
+    # HMAC-SHA256 under pseudonym_key (default: derived from the WeChat secrets).
+    retention_days: float = 180.0
+    pseudonym_key: SecretStr | None = None
     history_turns: int = 3
 
     # Optional OpenAI-compatible LLM.
@@ -90,6 +96,13 @@ class Settings(BaseSettings):
         if self.state_db is not None:
             return self.state_db
         return self.index_dir.parent / f"{self.index_dir.name}.sqlite3"
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL of the conversation store: database_url, or the SQLite file state_path."""
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.state_path}"
 
 
 @lru_cache

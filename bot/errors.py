@@ -30,3 +30,7 @@ class InvalidQuery(BotError):
 
 class DocumentNotFound(BotError):
     """No document with that id in the index."""
+
+
+class StoreError(BotError):
+    """The conversation store cannot be opened or is not migrated."""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from bot.sessions import Turn
+from bot.store import Turn
 from bot.zh import data_lines, nouns, places_in, topic_words, words
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from tests.corpus_text import NEWSLETTER, NEWSLETTER_GBK, STATUTE
+from tests.postgres import postgres  # noqa: F401 - a fixture for every test module
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = Path(os.environ.get("UNIONBOT_TEST_CORPUS", SHARED / "corpus"))

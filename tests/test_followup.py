@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.followup import carry_forward, is_followup, key_terms, resolve
-from bot.sessions import Turn
+from bot.store import Turn
 
 
 def turn(q: str, resolved: str | None = None, refused: bool = False) -> Turn:
@@ -68,7 +68,7 @@ def test_assistant_resolves_follow_ups_over_three_turns(assistant):
     a3 = assistant.ask("那北仑呢？", session_id=a1.session_id)
     assert "北仑" in a3.question and "扬州" not in a3.question
     assert not a3.refused and any("北仑" in c.passage.text for c in a3.citations)
-    turns = assistant.sessions.history(a1.session_id, limit=5)
+    turns = assistant.store.history(a1.session_id, limit=5)
     assert [t.message_id for t in turns] == [a1.message_id, a2.message_id, a3.message_id]
 
 

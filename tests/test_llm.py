@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.llm import LLM, format_context, leaks_prompt, renumber, validate_citations
 from bot.config import PROMPTS_DIR
 from bot.prompts import load_prompts
-from bot.sessions import Turn
+from bot.store import Turn
 from bot.types import Hit, Passage
 from tests.llm_server import StubServer, free_port
 

@@ -18,20 +18,20 @@ from bot import __version__
 from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter
 from bot.api.routes import chat, documents, feedback, health, kiosk, search, wechat
-from bot.api.storage import Storage
 from bot.config import Settings, get_settings
+from bot.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("bot.api.access")
 
-AssistantFactory = Callable[[Settings], Any]
+AssistantFactory = Callable[[Settings, Store], Any]  # the Assistant keeps its turns in the app's store
 SEARCH_CACHE_SIZE = 1024  # /api/search responses kept for repeated requests
 
 
-def _default_factory(settings: Settings) -> Any:
+def _default_factory(settings: Settings, store: Store) -> Any:
     from bot.assistant import Assistant
 
-    return Assistant.from_settings(settings)
+    return Assistant.from_settings(settings, store)
 
 
 def create_app(
@@ -39,13 +39,14 @@ def create_app(
     assistant_factory: AssistantFactory | None = None,
     background_load: bool = True,
 ) -> FastAPI:
-    """Build the app. The index loads in the lifespan: in a thread (healthz is 503 meanwhile) or before serving."""
+    """Build the app. The conversation store opens (and migrates) first; the index loads in the lifespan: in a
+    thread (healthz is 503 meanwhile) or before serving."""
     settings = settings or get_settings()
     factory = assistant_factory or _default_factory
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.storage = Storage(settings.state_path)
+        app.state.store = open_store(settings)
         wechat.setup(app, settings)
         loader = threading.Thread(target=_load, args=(app, settings, factory), name="index-loader", daemon=True)
         if background_load:
@@ -57,7 +58,7 @@ def create_app(
         if app.state.assistant is not None:
             app.state.assistant.close()
             app.state.assistant = None
-        app.state.storage.close()
+        app.state.store.close()
 
     app = FastAPI(
         title="工会问答助手 unionbot",
@@ -127,7 +128,7 @@ def _web_router() -> Any:
 def _load(app: FastAPI, settings: Settings, factory: AssistantFactory) -> None:
     t0 = time.perf_counter()
     try:
-        assistant = factory(settings)
+        assistant = factory(settings, app.state.store)
         _warm_up(assistant)
         app.state.assistant = assistant
     except Exception as e:  # noqa: BLE001 - keep serving 503 with the reason instead of dying silently

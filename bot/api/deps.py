@@ -1,4 +1,4 @@
-"""Dependencies shared by the routers: the loaded Assistant, storage, admin token, kiosk keys and rate limits."""
+"""Dependencies shared by the routers: the loaded Assistant, the conversation store, admin token, kiosk keys and rate limits."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Header, Request
 
 from bot.api.errors import Forbidden, RateLimited, ServiceLoading, Unauthorized
-from bot.api.storage import Storage
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +37,13 @@ def get_assistant(request: Request) -> Assistant:
     return assistant
 
 
-def get_storage(request: Request) -> Storage:
-    return request.app.state.storage
+def get_store(request: Request) -> Store:
+    return request.app.state.store
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
-StorageDep = Annotated[Storage, Depends(get_storage)]
+StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def require_admin(
@@ -126,7 +126,7 @@ class RateLimiter:
 
 def kiosk_station(
     request: Request,
-    storage: StorageDep,
+    store: StoreDep,
     x_api_key: Annotated[str | None, Header(description="本站点的 API 密钥")] = None,
 ) -> str:
     """Authenticate a kiosk by X-API-Key, apply its rate limit, and count its use; returns the station name."""
@@ -138,11 +138,11 @@ def kiosk_station(
         raise Unauthorized("X-API-Key 无效。(Unknown X-API-Key.)")
     wait = request.app.state.kiosk_limiter.check(x_api_key)
     if wait:
-        storage.count_kiosk(station, rate_limited=True)
+        store.count_kiosk(station, rate_limited=True)
         raise RateLimited(
             f"请求过于频繁，请 {wait} 秒后再试。(Rate limit exceeded; retry in {wait} s.)", headers={"Retry-After": str(wait)}
         )
-    storage.count_kiosk(station)
+    store.count_kiosk(station)
     return station
 
 

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from bot.api.app import create_app
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.store import Store
 from bot.embed import Embedder, make_embedder
 from bot.index import build_index, load_index
 
@@ -83,11 +84,11 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 
 
 @pytest.fixture(scope="session")
-def assistant_factory(embedder: Embedder) -> Callable[[Settings], Assistant]:
+def assistant_factory(embedder: Embedder) -> Callable[[Settings, Store], Assistant]:
     """Assistant.from_settings, but with the session's already loaded embedder."""
 
-    def factory(settings: Settings) -> Assistant:
-        return Assistant(settings, load_index(settings.index_dir, embedder), embedder)
+    def factory(settings: Settings, store: Store) -> Assistant:
+        return Assistant(settings, load_index(settings.index_dir, embedder), embedder, store)
 
     return factory
 
@@ -121,7 +122,7 @@ ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(api_settings: Settings, assistant_factory: Callable[[Settings], Assistant]) -> Iterator[ClientFactory]:
+def make_client(api_settings: Settings, assistant_factory: Callable[[Settings, Store], Assistant]) -> Iterator[ClientFactory]:
     """Start real apps (lifespan included); keyword arguments override settings. Closed after the test."""
 
     clients: list[TestClient] = []

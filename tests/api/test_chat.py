@@ -96,6 +96,7 @@ def test_sessions_and_messages_survive_a_restart(make_client: ClientFactory, api
     assert r.status_code == 201
     with sqlite3.connect(api_settings.state_path) as db:
         turns = db.execute("SELECT COUNT(*) FROM turns WHERE session_id = ?", (sid,)).fetchone()[0]
-        kept = db.execute("SELECT COUNT(*) FROM api_messages WHERE session_id = ?", (sid,)).fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-    assert turns == 2 and kept == 2 and mode == "wal"
+    assert turns == 2 and mode == "wal"
+    assert not any(t.startswith("api_") for t in tables)  # each exchange is stored once, in turns

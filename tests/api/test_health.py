@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from bot.api.app import create_app
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.store import Store
 
 from .conftest import ClientFactory, wait_until
 
@@ -28,9 +29,9 @@ def test_healthz_reports_index_facts(client: TestClient) -> None:
 def test_healthz_is_503_while_loading_then_200(api_settings: Settings, assistant_factory) -> None:
     release = threading.Event()
 
-    def slow_factory(settings: Settings) -> Assistant:
+    def slow_factory(settings: Settings, store: Store) -> Assistant:
         release.wait(10)
-        return assistant_factory(settings)
+        return assistant_factory(settings, store)
 
     app = create_app(api_settings, assistant_factory=slow_factory, background_load=True)
     with TestClient(app) as c:
@@ -78,8 +79,8 @@ class _Crashing(Assistant):
 
 
 def test_unexpected_error_is_a_plain_500_without_trace(make_client: ClientFactory, assistant_factory) -> None:
-    def factory(settings: Settings) -> Assistant:
-        real = assistant_factory(settings)
+    def factory(settings: Settings, store: Store) -> Assistant:
+        real = assistant_factory(settings, store)
         return _Crashing(settings, real.index, real.embedder)
 
     c = make_client(factory)

@@ -47,7 +47,7 @@ def test_rate_limit_per_key_with_retry_after_and_usage(client: TestClient) -> No
 
 
 def _session_of(client: TestClient, message_id: str) -> str:
-    return client.app.state.storage.message(message_id)["session_id"]
+    return client.app.state.store.turn(message_id).session_id
 
 
 def test_session_is_kept_only_while_the_station_is_active(make_client: ClientFactory) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -15,6 +16,7 @@ from wechatpy.crypto import WeChatCrypto
 from bot.api.routes.wechat import HELP, HOLDING, NOTHING_PENDING, STILL_WORKING
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.store import Store
 
 from .conftest import WECHAT_AES_KEY, WECHAT_APP_ID, WECHAT_TOKEN, ClientFactory, wait_until
 
@@ -128,14 +130,15 @@ def test_duplicate_msgid_is_answered_once(client: TestClient, api_settings: Sett
     first = post(client, text_xml("加班费怎么算？", 4001))
     assert "依据：" in reply_content(first)
     assert post(client, text_xml("加班费怎么算？", 4001)) == "success"
-    storage = client.app.state.storage
-    msg = storage.wechat_message("4001")
+    store = client.app.state.store
+    msg = store.wechat_message("4001")
     assert msg is not None and msg.delivered and msg.status == "done"
-    import sqlite3
-
     with sqlite3.connect(api_settings.state_path) as db:
-        asked = db.execute("SELECT COUNT(*) FROM api_messages WHERE channel = 'wechat'").fetchone()[0]
+        asked = db.execute("SELECT COUNT(*) FROM turns JOIN sessions ON sessions.id = turns.session_id"
+                           " WHERE sessions.channel = 'wechat'").fetchone()[0]
+        stored_ids = {r[0] for r in db.execute("SELECT user_key FROM wechat_messages UNION SELECT user_key FROM wechat_users")}
     assert asked == 1
+    assert stored_ids == {store.user_key(OPENID)} and OPENID not in str(stored_ids)  # openids only as keyed hashes
 
 
 class _Slow(Assistant):
@@ -151,8 +154,8 @@ class _Slow(Assistant):
 def test_slow_answer_gets_holding_reply_then_check_answer(make_client: ClientFactory, assistant_factory) -> None:
     _Slow.release.clear()
 
-    def factory(settings: Settings) -> Assistant:
-        real = assistant_factory(settings)
+    def factory(settings: Settings, store: Store) -> Assistant:
+        real = assistant_factory(settings, store)
         return _Slow(settings, real.index, real.embedder)
 
     c = make_client(factory, wechat_reply_seconds=0.3)
@@ -162,8 +165,8 @@ def test_slow_answer_gets_holding_reply_then_check_answer(make_client: ClientFac
     assert reply_content(post(c, text_xml("试用期最长多久？", 5001))) == HOLDING  # a redelivery does not ask twice
     assert reply_content(post(c, text_xml("查看回答", 5002))) == STILL_WORKING
     _Slow.release.set()
-    storage = c.app.state.storage
-    assert wait_until(lambda: storage.wechat_message("5001").status == "done")
+    store = c.app.state.store
+    assert wait_until(lambda: store.wechat_message("5001").status == "done")
     answer = reply_content(post(c, text_xml("查看回答", 5003)))
     assert "依据：" in answer
     assert reply_content(post(c, text_xml("查看回答", 5004))) == NOTHING_PENDING
@@ -179,9 +182,9 @@ def test_answer_lost_in_a_restart_is_reported_not_left_pending(make_client: Clie
     from .conftest import stop
 
     first = make_client()
-    first.app.state.storage.claim_wechat_message("7001", OPENID, "试用期多久？")  # its worker died with the process
+    first.app.state.store.claim_wechat_message("7001", OPENID, "试用期多久？")  # its worker died with the process
     stop(first)
     second = make_client()
     content = reply_content(post(second, text_xml("查看回答", 7002)))
     assert "重新发送" in content
-    assert second.app.state.storage.wechat_message("7001").status == "failed"
+    assert second.app.state.store.wechat_message("7001").status == "failed"

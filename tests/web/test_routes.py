@@ -22,7 +22,7 @@ class _NoAssistant:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(index_dir=tmp_path / "index", state_db=tmp_path / "state.sqlite3", kiosk_idle_seconds=45)
-    app = create_app(settings, assistant_factory=lambda s: _NoAssistant(), background_load=False)
+    app = create_app(settings, assistant_factory=lambda s, store: _NoAssistant(), background_load=False)
     with TestClient(app) as c:
         yield c
 

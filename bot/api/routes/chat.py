@@ -9,10 +9,8 @@ from typing import Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from bot.api.deps import AssistantDep, StorageDep
+from bot.api.deps import AssistantDep
 from bot.api.schemas import ERRORS, ChatIn, ChatOut
-from bot.api.storage import Storage
-from bot.types import Answer
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -35,11 +33,10 @@ SSE_DOC = (
     },
     summary="职工问答",
 )
-def chat(body: ChatIn, assistant: AssistantDep, storage: StorageDep) -> ChatOut | StreamingResponse:
+def chat(body: ChatIn, assistant: AssistantDep) -> ChatOut | StreamingResponse:
     """Answer a question (continuing the session when session_id is given), citing the passages used."""
     assistant.check_query(body.message)
-    answer = assistant.ask(body.message, session_id=body.session_id)
-    record(storage, answer, "chat", body.message)
+    answer = assistant.ask(body.message, session_id=body.session_id, channel="chat")
     out = ChatOut.from_answer(answer)
     if body.stream:
         return StreamingResponse(
@@ -48,15 +45,6 @@ def chat(body: ChatIn, assistant: AssistantDep, storage: StorageDep) -> ChatOut 
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     return out
-
-
-def record(storage: Storage, answer: Answer, channel: str, question: str) -> None:
-    """Keep the exchange so feedback can refer to it and officers can review it."""
-    if answer.message_id:
-        storage.add_message(
-            answer.message_id, answer.session_id, channel, question, answer.text, answer.refused,
-            [c.passage.id for c in answer.citations],
-        )
 
 
 def pieces(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from bot.api.deps import AdminDep, StorageDep
+from bot.api.deps import AdminDep, StoreDep
 from bot.api.errors import NotFound
 from bot.api.schemas import ERRORS, ErrorOut, FeedbackIn, FeedbackItem, FeedbackList, FeedbackOut, KioskUsage, errors
 
@@ -26,31 +26,31 @@ AUTH = {
     responses={404: {"model": ErrorOut, "description": "找不到该回答"}, **{k: ERRORS[k] for k in (400, 413, 422)}},
     summary="评价回答",
 )
-def add_feedback(body: FeedbackIn, storage: StorageDep) -> FeedbackOut:
+def add_feedback(body: FeedbackIn, store: StoreDep) -> FeedbackOut:
     """Store a thumbs up/down (and comment) on one answer, for officers to review."""
-    msg = storage.message(body.message_id)
-    if msg is None or msg["session_id"] != body.session_id:
+    turn = store.turn(body.message_id)
+    if turn is None or turn.session_id != body.session_id:
         raise NotFound(
             f"找不到会话 {body.session_id} 中的回答 {body.message_id}。"
             "(No answer with that message_id in that session; use the ids returned by /api/chat.)"
         )
-    return FeedbackOut(id=storage.add_feedback(body.session_id, body.message_id, body.rating, body.comment.strip()))
+    return FeedbackOut(id=store.add_feedback(body.message_id, body.rating, body.comment.strip()))
 
 
 @router.get("/api/admin/feedback", response_model=FeedbackList, responses=AUTH, tags=["admin"], summary="查看评价")
 def list_feedback(
     _: AdminDep,
-    storage: StorageDep,
+    store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     rating: Literal["up", "down"] | None = None,
 ) -> FeedbackList:
     """Feedback newest first, each with the question and answer it rates."""
-    items = [FeedbackItem(**row) for row in storage.feedback(limit, offset, rating)]
-    return FeedbackList(total=storage.feedback_count(rating), items=items)
+    items = [FeedbackItem(**row) for row in store.feedback(limit, offset, rating)]
+    return FeedbackList(total=store.feedback_count(rating), items=items)
 
 
 @router.get("/api/admin/kiosk-usage", response_model=list[KioskUsage], responses=AUTH, tags=["admin"], summary="驿站终端用量")
-def kiosk_usage(_: AdminDep, storage: StorageDep) -> list[KioskUsage]:
+def kiosk_usage(_: AdminDep, store: StoreDep) -> list[KioskUsage]:
     """Requests and rate-limited requests per station per day."""
-    return [KioskUsage(**row) for row in storage.kiosk_usage()]
+    return [KioskUsage(**row) for row in store.kiosk_usage()]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.api.deps import AssistantDep, SettingsDep, StationDep, StorageDep
-from bot.api.routes.chat import record
+from bot.api.deps import AssistantDep, SettingsDep, StationDep, StoreDep
 from bot.api.schemas import ERRORS, ErrorOut, KioskIn, KioskOut
 
 router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
@@ -21,11 +20,10 @@ router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
     },
     summary="驿站终端问答",
 )
-def kiosk_ask(body: KioskIn, station: StationDep, assistant: AssistantDep, storage: StorageDep, settings: SettingsDep) -> KioskOut:
+def kiosk_ask(body: KioskIn, station: StationDep, assistant: AssistantDep, store: StoreDep, settings: SettingsDep) -> KioskOut:
     """A short answer; the station's conversation is forgotten after kiosk_idle_seconds without questions."""
     assistant.check_query(body.message)
-    session_id = None if body.new_session else storage.kiosk_session(station, settings.kiosk_idle_seconds)
-    answer = assistant.ask(body.message, session_id=session_id, short=True)
-    storage.set_kiosk_session(station, answer.session_id)
-    record(storage, answer, f"kiosk:{station}", body.message)
+    session_id = None if body.new_session else store.kiosk_session(station, settings.kiosk_idle_seconds)
+    answer = assistant.ask(body.message, session_id=session_id, short=True, channel="kiosk", station=station)
+    store.set_kiosk_session(station, answer.session_id)
     return KioskOut.from_answer(answer, settings.kiosk_idle_seconds)

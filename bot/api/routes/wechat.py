@@ -24,9 +24,9 @@ from wechatpy.utils import check_signature
 
 from bot.api.errors import ApiError, Forbidden, NotFound
 from bot.api.schemas import ErrorOut, errors
-from bot.api.storage import Storage
 from bot.config import Settings
 from bot.errors import BotError, InvalidQuery
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["wechat"])
@@ -72,8 +72,8 @@ class WechatService:
         self._lock = Lock()
 
     @property
-    def storage(self) -> Storage:
-        return self.app.state.storage
+    def store(self) -> Store:
+        return self.app.state.store
 
     # ------------------------------------------------------------------ HTTP
 
@@ -121,7 +121,7 @@ class WechatService:
         if content in CHECK_WORDS:
             return self._check(msg.source, deadline)
         msg_id = str(msg.id)
-        if self.storage.claim_wechat_message(msg_id, msg.source, content):
+        if self.store.claim_wechat_message(msg_id, msg.source, content):
             future = self.pool.submit(self._answer, msg_id, msg.source, content)
             with self._lock:
                 self.futures[msg_id] = future
@@ -131,7 +131,7 @@ class WechatService:
         return self._deliver(msg_id, deadline, holding=HOLDING)
 
     def _check(self, openid: str, deadline: float) -> str:
-        pending = self.storage.latest_wechat_message(openid)
+        pending = self.store.latest_wechat_message(openid)
         if pending is None:
             return NOTHING_PENDING
         return self._deliver(pending.msg_id, deadline, holding=STILL_WORKING) or NOTHING_PENDING
@@ -145,14 +145,14 @@ class WechatService:
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
             except FutureTimeout:
                 return holding
-        row = self.storage.wechat_message(msg_id)
+        row = self.store.wechat_message(msg_id)
         if row is None or row.delivered:
             return None
         if row.status == "pending":  # its worker died with a previous process
-            self.storage.finish_wechat_message(msg_id, "failed", LOST)
-            row = self.storage.wechat_message(msg_id)
+            self.store.finish_wechat_message(msg_id, "failed", LOST)
+            row = self.store.wechat_message(msg_id)
             assert row is not None
-        if not self.storage.deliver_wechat_message(msg_id):
+        if not self.store.deliver_wechat_message(msg_id):
             return None
         return row.reply
 
@@ -163,15 +163,10 @@ class WechatService:
             assistant = self.app.state.assistant
             if assistant is None:
                 raise BotError("服务正在启动，请稍后再试。")
-            answer = assistant.ask(question, session_id=self.storage.wechat_session(openid))
+            answer = assistant.ask(question, session_id=self.store.wechat_session(openid), channel="wechat")
             if answer.session_id:
-                self.storage.set_wechat_session(openid, answer.session_id)
+                self.store.set_wechat_session(openid, answer.session_id)
             reply = format_answer(answer)
-            if answer.message_id:
-                self.storage.add_message(
-                    answer.message_id, answer.session_id, "wechat", question, answer.text, answer.refused,
-                    [c.passage.id for c in answer.citations],
-                )
         except InvalidQuery as e:
             reply = str(e).split("(", 1)[0].strip()
         except BotError as e:
@@ -180,7 +175,7 @@ class WechatService:
         except Exception:
             logger.exception("wechat: answering MsgId %s failed", msg_id)
             reply, status = SORRY, "failed"
-        self.storage.finish_wechat_message(msg_id, status, reply)
+        self.store.finish_wechat_message(msg_id, status, reply)
         return reply
 
     def _forget(self, msg_id: str) -> None:
