@@ -20,12 +20,13 @@ import pytest
 
 
 def bindir() -> Path | None:
-    """Where initdb and pg_ctl are (pg_config --bindir), or None."""
+    """Where initdb and pg_ctl are (pg_config --bindir, else Debian's newest /usr/lib/postgresql/N/bin), or None."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
     pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        return None
-    path = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-    return path if (path / "initdb").exists() and (path / "pg_ctl").exists() else None
+    if pg_config is not None:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        candidates.insert(0, Path(out))
+    return next((p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()), None)
 
 
 def _free_port() -> int:

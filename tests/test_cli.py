@@ -65,3 +65,35 @@ def test_default_embedder_end_to_end(tiny_docs: Path, tmp_path: Path):
                       env=env)
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)[0]["label"] == "《职工权益保障示范条例》第六条"
+
+
+def test_db_upgrade_and_one_persons_data_from_the_command_line(settings: Settings, tiny_index: Path):
+    runner = CliRunner()
+    env = {**_env(settings), "UNIONBOT_INDEX_DIR": str(settings.index_dir)}
+    r = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert r.exit_code == 0 and "版本 0001" in r.output, r.output
+    r = runner.invoke(cli, ["ask", "扬州工会驿站有多少家？", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    sid = json.loads(r.output)["session_id"]
+
+    r = runner.invoke(cli, ["person", "export", "--session", sid], env=env)
+    assert r.exit_code == 0, r.output
+    [session] = json.loads(r.output)["sessions"]
+    assert session["channel"] == "cli" and session["turns"][0]["question"] == "扬州工会驿站有多少家？"
+
+    r = runner.invoke(cli, ["person", "delete", "--session", sid], env=env, input="n\n")
+    assert r.exit_code != 0  # not confirmed: nothing deleted
+    r = runner.invoke(cli, ["person", "delete", "--session", sid, "--yes"], env=env)
+    assert r.exit_code == 0 and "已删除 1 个会话" in r.output, r.output
+    assert json.loads(runner.invoke(cli, ["person", "export", "--session", sid], env=env).output)["sessions"] == []
+    r = runner.invoke(cli, ["person", "export"], env=env)
+    assert r.exit_code != 0 and "会话编号" in r.output
+
+    r = runner.invoke(cli, ["db", "purge"], env={**env, "UNIONBOT_RETENTION_DAYS": "0"})
+    assert r.exit_code == 0 and "没有删除" in r.output
+
+
+def test_an_unreachable_database_gets_a_clear_message(settings: Settings, tiny_index: Path):
+    env = {**_env(settings), "UNIONBOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    r = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+    assert r.exit_code != 0 and "无法打开对话数据库" in r.output and "UNIONBOT_DATABASE_URL" in r.output

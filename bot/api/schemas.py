@@ -336,6 +336,57 @@ class KioskOut(BaseModel):
     )
 
 
+class PersonTurn(BaseModel):
+    message_id: str
+    question: str
+    resolved_question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    refused: bool
+    reason: str | None
+    mode: str
+    created_at: float
+    session_id: str
+
+
+class PersonFeedback(BaseModel):
+    message_id: str
+    rating: str
+    comment: str
+    created_at: float
+
+
+class PersonSession(BaseModel):
+    session_id: str
+    channel: str
+    station: str | None
+    created_at: float
+    updated_at: float
+    turns: list[PersonTurn]
+    feedback: list[PersonFeedback]
+
+
+class PersonWechatMessage(BaseModel):
+    msg_id: str
+    question: str
+    status: str
+    reply: str | None
+    delivered: bool
+    created_at: float
+
+
+class PersonData(BaseModel):
+    """Everything stored about one person (PIPL export)."""
+
+    sessions: list[PersonSession]
+    wechat_messages: list[PersonWechatMessage]
+
+
+class PersonDeleted(BaseModel):
+    sessions: int = Field(description="删除的会话数（含其中的问答和评价）")
+    wechat_messages: int = Field(description="删除的微信消息数")
+
+
 class KioskUsage(BaseModel):
     station: str
     day: str
