@@ -43,7 +43,11 @@ def cli(verbose: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Embed everything again.")
 @click.option("--questions", is_flag=True,
               help="Let the configured LLM write lay questions for passages that have none (cached by content).")
-def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool, questions: bool) -> None:
+@click.option("--reload", "reload_url", metavar="URL",
+              help="Then make the service at URL (e.g. http://127.0.0.1:8000) switch to the new index "
+                   "(needs UNIONBOT_ADMIN_TOKEN).")
+def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool, questions: bool,
+          reload_url: str | None) -> None:
     """Index the documents folder (only new or changed files are embedded again)."""
     from bot.index import build_index
 
@@ -57,12 +61,31 @@ def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool, que
         click.echo(f"跳过 {path}：{reason}", err=True)
     if r.up_to_date:
         click.echo(f"索引已是最新：{r.files} 个文件，{r.passages} 个段落，{r.questions} 个口语问题（{r.seconds:.1f} 秒）。")
-        return
-    click.echo(
-        f"完成：{r.files} 个文件，{r.passages} 个段落，{r.questions} 个口语问题；新嵌入 {r.embedded}，复用 {r.reused}；"
-        f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个问题；"
-        f"用时 {r.seconds:.1f} 秒。索引位置：{settings.index_dir}"
-    )
+    else:
+        click.echo(
+            f"完成：{r.files} 个文件，{r.passages} 个段落，{r.questions} 个口语问题；新嵌入 {r.embedded}，复用 {r.reused}；"
+            f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个问题；"
+            f"用时 {r.seconds:.1f} 秒。索引位置：{settings.index_dir}"
+        )
+    if reload_url:
+        _reload(reload_url, settings)
+
+
+def _reload(url: str, settings: Settings) -> None:
+    """Ask the running service at url to switch to the new index."""
+    import httpx
+
+    if settings.admin_token is None:
+        raise click.ClickException("需要管理员令牌才能通知服务重新加载，请设置 UNIONBOT_ADMIN_TOKEN。")
+    try:
+        r = httpx.post(f"{url.rstrip('/')}/api/admin/reload", timeout=600,
+                       headers={"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"})
+    except httpx.HTTPError as e:
+        raise click.ClickException(f"无法连接服务 {url}：{type(e).__name__}。索引已建好，可稍后重试或重启服务。") from e
+    if r.status_code != 200:
+        message = r.json().get("message", r.text) if r.headers.get("content-type", "").startswith("application/json") else r.text
+        raise click.ClickException(f"服务没有切换到新索引（{r.status_code}）：{message}")
+    click.echo(f"服务 {url} 已切换到新索引（加载用时 {r.json()['seconds']} 秒）。")
 
 
 def _question_writer(settings: Settings):  # type: ignore[no-untyped-def]

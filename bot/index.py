@@ -397,14 +397,35 @@ def _swap(new: Path, index_dir: Path) -> None:
 
 
 def _recover(index_dir: Path) -> None:
-    """After a crash mid-swap, put the previous index back; drop half-written builds."""
+    """After a crash mid-swap, put the previous index back; drop the half-written builds of dead processes.
+
+    A build still running on this machine (a server reloading while `unionbot index` runs) is left alone:
+    it finishes its own swap.
+    """
+    builds = list(index_dir.parent.glob(f".{index_dir.name}.building-*")) if index_dir.parent.exists() else []
+    running = [b for b in builds if _alive(b.name.rsplit("-", 1)[-1])]
+    if running:
+        return
     old = index_dir.with_name(f".{index_dir.name}.old")
     if not (index_dir / "manifest.json").exists() and (old / "manifest.json").exists():
         if index_dir.exists():
             shutil.rmtree(index_dir)
         os.rename(old, index_dir)
-    for stale in index_dir.parent.glob(f".{index_dir.name}.building-*") if index_dir.parent.exists() else []:
+    for stale in builds:
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process with this id runs on this machine (not this one: a build never recovers itself)."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _load_parts(path: Path) -> Index:

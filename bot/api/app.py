@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import __version__
 from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter
-from bot.api.routes import chat, documents, feedback, health, kiosk, privacy, search, wechat
+from bot.api.routes import chat, documents, feedback, health, kiosk, privacy, reload, search, wechat
 from bot.config import Settings, get_settings
 from bot.store import Store, open_store
 
@@ -69,6 +69,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.assistant_factory = factory
+    app.state.reload_lock = threading.Lock()
     app.state.assistant = None
     app.state.load_error = None
     app.state.kiosk_keys = KioskKeys(settings.kiosk_keys_file)
@@ -77,7 +79,7 @@ def create_app(
 
     errors.install(app)
     docs.install(app)
-    for module in (health, search, documents, chat, feedback, privacy, kiosk, wechat):
+    for module in (health, search, documents, chat, feedback, privacy, reload, kiosk, wechat):
         app.include_router(module.router)
     # Web pages (bot/web, owned by the web engineer) plug in here when that module exists.
     web_router = _web_router()
@@ -136,6 +138,29 @@ def _load(app: FastAPI, settings: Settings, factory: AssistantFactory) -> None:
         logger.exception("loading the index from %s failed", settings.index_dir)
         return
     logger.info("index loaded from %s in %.1f s", settings.index_dir, time.perf_counter() - t0)
+
+
+def reload_index(app: FastAPI) -> Any:
+    """Load the index now in settings.index_dir and switch to it; returns the new assistant.
+
+    Requests already running keep the assistant they started with and finish on the old index; new ones get
+    the new index. Raises BlockingIOError while another reload runs; a failed load keeps the old index.
+    """
+    if not app.state.reload_lock.acquire(blocking=False):
+        raise BlockingIOError("a reload is already running")
+    try:
+        t0 = time.perf_counter()
+        assistant = app.state.assistant_factory(app.state.settings, app.state.store)
+        _warm_up(assistant)
+        app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
+        app.state.assistant, old = assistant, app.state.assistant
+        app.state.load_error = None
+        logger.info("switched to the index in %s (loaded in %.1f s)", app.state.settings.index_dir, time.perf_counter() - t0)
+        if old is not None:
+            old.close()  # releases only what it owns: the store is the app's
+        return assistant
+    finally:
+        app.state.reload_lock.release()
 
 
 def _warm_up(assistant: Any) -> None:

@@ -63,6 +63,10 @@ class ServiceLoading(ApiError):
     status, code = 503, "loading"
 
 
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
 # Core error class -> (status, code); the first matching base wins.
 _CORE: list[tuple[type[BotError], int, str]] = [
     (InvalidQuery, 422, "invalid_query"),
