@@ -3,7 +3,7 @@
 A bad file never stops a build: it is skipped and reported with the reason, in Chinese (LoadReport.errors).
 
 - Size: a file above max_bytes (UNIONBOT_MAX_DOCUMENT_BYTES, 20 MB) is refused from its size on disk without
-  being opened, and no read takes more than max_bytes + 1 bytes. A union knowledge base (statutes, guides,
+  being opened, and no more than that size is ever read. A union knowledge base (statutes, guides,
   newsletters; the largest statute is 60 KB) has no 20 MB text: such a file is a dump or a mistake, so it is
   refused rather than streamed; raise the setting to index it anyway.
 - Memory: reading one text file peaks at 4 times its size (the raw bytes, and Python's decoder buffer sized

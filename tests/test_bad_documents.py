@@ -302,3 +302,13 @@ def test_unionbot_index_reports_every_bad_file_and_the_good_ones_are_searchable(
         r = runner.invoke(cli, ["search", query, "--index-dir", str(tmp_path / "index"), "--json", "--k", "1"], env=env)
         assert r.exit_code == 0, r.output
         assert json.loads(r.output)[0]["source_file"] == source, query
+
+
+def test_an_unexpected_parser_failure_is_reported_and_the_rest_is_read(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "甲.pdf").write_bytes(text_pdf())
+    (tmp_path / "乙.md").write_text(GUIDE, encoding="utf-8")
+    monkeypatch.setattr("bot.load._pdf_text", lambda raw: 1 // 0)
+    report = load_documents(tmp_path)
+    assert [f.path for f in report.files] == ["乙.md"]
+    assert report.errors == [("甲.pdf", "读取时出错（ZeroDivisionError），已跳过")]
