@@ -10,6 +10,10 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompt_templates"  # shipped in the package (wheels too)
+# Reading documents (bot/load.py). The largest file of the reference corpus is 60 KB; a bigger text than
+# this is a dump or a mistake, so it is refused with the reason (raise the setting to index it anyway).
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a .docx after decompression: more is refused as a zip bomb
 
 
 class Settings(BaseSettings):
@@ -23,6 +27,10 @@ class Settings(BaseSettings):
     prompts_dir: Path = PROMPTS_DIR
     state_db: Path | None = None  # SQLite conversation store; default: beside the index
     database_url: SecretStr | None = None  # e.g. postgresql+psycopg://user:pass@host/unionbot; overrides state_db
+
+    # Reading documents: larger files are reported and skipped, never read (bot/load.py).
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
 
     # Embedding.
     embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | fake
@@ -84,6 +92,8 @@ class Settings(BaseSettings):
             raise ValueError("passage_min_chars must be > 0 and < passage_max_chars")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ValueError("top_k must be >= 1 and candidates >= top_k")
+        if self.max_document_bytes < 1 or self.max_unzipped_bytes < 1:
+            raise ValueError("max_document_bytes and max_unzipped_bytes must be >= 1")
         return self
 
     @property

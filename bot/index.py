@@ -194,7 +194,7 @@ def build_index(
     embedder = embedder or make_embedder(settings)
     index_dir = settings.index_dir
     _recover(index_dir)
-    load = load_documents(settings.documents_dir)
+    load = load_documents(settings.documents_dir, settings.max_document_bytes, settings.max_unzipped_bytes)
     report = BuildReport(files=len(load.files), errors=list(load.errors))
     passages = [p for f in load.files for p in split(f, settings.passage_min_chars, settings.passage_max_chars)]
     questions, sidecars = _attached_questions(settings.documents_dir, load, passages, report)
@@ -245,7 +245,7 @@ def _attached_questions(
     sidecars: dict[str, str] = {}
     for f in load.files:
         path = sidecar_path(documents_dir / f.path)
-        if not path.is_file():
+        if not path.is_file() or path.is_symlink():  # links are never followed (bot/load.py)
             continue
         rel = str(Path(f.path).with_name(path.name).as_posix())
         sidecars[rel] = hashlib.sha256(path.read_bytes()).hexdigest()

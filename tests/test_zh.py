@@ -1,3 +1,5 @@
+import unicodedata
+
 from bot import zh
 
 
@@ -41,3 +43,13 @@ def test_tokenizer_is_built_once_under_concurrent_first_use(monkeypatch):
     for t in threads:
         t.join()
     assert len(built) == 1
+
+
+def test_normalize_drops_exactly_the_control_format_and_unassigned_characters():
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    unified = every.replace("\r", "\n").replace("\u00a0", " ").replace("\u200b", "")
+    kept = "".join(ch for ch in unified if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    assert zh.normalize(every) == kept
+    assert zh.normalize("甲\r\n乙\r丙\ufeff\u202e丁\x00") == "甲\n乙\n丙丁"
+    text = "第一条 为了保护劳动者的合法权益，“调整”劳动关系——制定本法。\n" * 100
+    assert zh.normalize(text) is text  # ordinary text comes back without a copy
