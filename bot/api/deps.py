@@ -164,6 +164,7 @@ class RateLimiter:
 
 
 def trusted_networks(entries: list[str]) -> tuple[IPNetwork, ...]:
+    """settings.trusted_proxies parsed: "10.0.0.2" is the network 10.0.0.2/32."""
     return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
 
 
