@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompt_templates"  # shipped in the package (wheels too)
@@ -19,7 +20,8 @@ MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a .docx after decompression: more is r
 class Settings(BaseSettings):
     """Settings of indexing, retrieval, answering and serving."""
 
-    model_config = SettingsConfigDict(env_prefix="UNIONBOT_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a failing check must not print the whole input (secrets included) in its message.
+    model_config = SettingsConfigDict(env_prefix="UNIONBOT_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # Where things live.
     documents_dir: Path = Path("documents")
@@ -78,13 +80,25 @@ class Settings(BaseSettings):
     # Serving.
     admin_token: SecretStr | None = None
     kiosk_keys_file: Path | None = None  # JSON: {"key": "station name", ...}
-    kiosk_rate_per_minute: int = 30
+    kiosk_rate_per_minute: int = 30  # per station; 0 = unlimited
     kiosk_idle_seconds: int = 60
+    # Chat questions per minute per session and WeChat questions per openid (a client address gets
+    # bot.api.deps.ADDRESS_SHARE times as many: many workers may share one NAT address); 0 = unlimited.
+    public_rate_per_minute: int = 20
+    trusted_proxies: list[str] = []  # reverse proxies (addresses or networks) whose X-Forwarded-For is believed
+    cors_origins: list[str] = []  # origins allowed to call the API from a browser; empty = same origin only
     max_body_bytes: int = 64 * 1024
-    wechat_token: str | None = None
+    wechat_token: SecretStr | None = None
     wechat_app_id: str | None = None
-    wechat_aes_key: str | None = None
+    wechat_aes_key: SecretStr | None = None
     wechat_reply_seconds: float = 4.0
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
+        return [entry.strip() for entry in value]
 
     @model_validator(mode="after")
     def _check(self) -> Self:

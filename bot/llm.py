@@ -93,6 +93,7 @@ class LLM:
         except ImportError as e:  # pragma: no cover - a declared dependency
             raise BackendError("LLM 模式需要 langchain-openai。(pip install langchain-openai)") from e
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        self._key = key if settings.llm_api_key else ""  # masked in logged errors (some servers echo the key)
         self.prompts = prompts
         self.max_chars = settings.answer_chars
         self.chat = ChatOpenAI(
@@ -114,7 +115,8 @@ class LLM:
         try:
             reply = self.chat.invoke([SystemMessage(system), HumanMessage(user)])
         except _LLM_ERRORS as e:
-            logger.warning("LLM call failed, falling back: %s: %s", type(e).__name__, e)
+            text = str(e).replace(self._key, "***") if self._key else str(e)
+            logger.warning("LLM call failed, falling back: %s: %s", type(e).__name__, text)
             return None
         content = reply.content if isinstance(reply.content, str) else str(reply.content)
         return content.strip() or None

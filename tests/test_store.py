@@ -249,3 +249,16 @@ def test_a_version_0_1_state_file_is_migrated_not_lost(tmp_path: Path) -> None:
         everything = "\n".join(str(r) for t in tables for r in db.execute(f"SELECT * FROM {t}"))
     assert not any(t.startswith(("api_", "legacy_")) for t in tables)
     assert "oWorker" not in everything  # the openid was replaced by its keyed hash
+
+
+def test_the_pseudonym_key_comes_from_the_secrets_not_their_masks() -> None:
+    from pydantic import SecretStr
+
+    from bot.config import Settings
+    from bot.store.conversations import pseudonym_key
+
+    one = Settings(_env_file=None, wechat_token=SecretStr("token-one"))  # type: ignore[call-arg]
+    two = Settings(_env_file=None, wechat_token=SecretStr("token-two"))  # type: ignore[call-arg]
+    assert pseudonym_key(one) != pseudonym_key(two)
+    chosen = Settings(_env_file=None, pseudonym_key=SecretStr("k"), wechat_token=SecretStr("token-one"))  # type: ignore[call-arg]
+    assert pseudonym_key(chosen) == b"k"

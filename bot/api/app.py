@@ -12,12 +12,14 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import __version__
 from bot.api import docs, errors
-from bot.api.deps import KioskKeys, LruCache, RateLimiter
+from bot.api.deps import KioskKeys, LruCache, RateLimiter, trusted_networks
 from bot.api.routes import chat, documents, feedback, health, kiosk, privacy, reload, search, wechat
+from bot.api.security import SecurityHeaders
 from bot.config import Settings, get_settings
 from bot.store import Store, open_store
 
@@ -26,6 +28,8 @@ access_log = logging.getLogger("bot.api.access")
 
 AssistantFactory = Callable[[Settings, Store], Any]  # the Assistant keeps its turns in the app's store
 SEARCH_CACHE_SIZE = 1024  # /api/search responses kept for repeated requests
+# Request headers a page on an allowed origin may send (Content-Type is always allowed by CORSMiddleware).
+CORS_HEADERS = ["Authorization", "X-Admin-Token", "X-API-Key", "X-Request-ID"]
 
 
 def _default_factory(settings: Settings, store: Store) -> Any:
@@ -75,6 +79,8 @@ def create_app(
     app.state.load_error = None
     app.state.kiosk_keys = KioskKeys(settings.kiosk_keys_file)
     app.state.kiosk_limiter = RateLimiter(settings.kiosk_rate_per_minute)
+    app.state.public_limiter = RateLimiter(settings.public_rate_per_minute)  # /api/chat: sessions and addresses
+    app.state.trusted_networks = trusted_networks(settings.trusted_proxies)
     app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
 
     errors.install(app)
@@ -87,8 +93,18 @@ def create_app(
         app.include_router(web_router)
 
     _document_errors(app)
+    # The last added runs first: security headers on everything, then the access log, CORS, the body limit.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLog)  # outermost: sees every request, turns crashes into a plain 500
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,  # empty: no origin but our own may call the API from a browser
+        allow_methods=["GET", "POST"],
+        allow_headers=CORS_HEADERS,
+        expose_headers=["Retry-After", "X-Request-ID"],
+        max_age=600,
+    )
+    app.add_middleware(AccessLog)  # sees every request, turns crashes into a plain 500
+    app.add_middleware(SecurityHeaders)  # outermost: the 500s and 413s of the others get the headers too
     return app
 
 

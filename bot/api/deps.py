@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
@@ -9,8 +10,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, TypeAlias, TypeVar
 
 from fastapi import Depends, Header, Request
 
@@ -20,6 +22,10 @@ from bot.config import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
+
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+ADDRESS_SHARE = 5  # a client address gets this many times the per-session rate: workers may share one NAT address
+MAX_KEYS = 20_000  # clients one rate limiter remembers (about 1 kB each); the least recently seen go first
 
 
 def get_settings(request: Request) -> Settings:
@@ -103,25 +109,103 @@ class KioskKeys:
 
 
 class RateLimiter:
-    """Sliding one-minute window per key, in memory."""
+    """Sliding one-minute windows per key, in memory; idle keys are forgotten and at most max_keys are kept."""
 
-    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+    def __init__(self, per_minute: int, window: float = 60.0, max_keys: int = MAX_KEYS) -> None:
         self.per_minute = per_minute
         self.window = window
-        self._hits: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()  # least recently hit first
         self._lock = threading.Lock()
 
     def check(self, key: str) -> int:
         """Record a request; 0 if allowed, else the seconds to wait before retrying."""
+        return self.check_all({key: self.per_minute})
+
+    def check_all(self, limits: Mapping[str, int]) -> int:
+        """Record a request in every bucket {key: per minute} if all allow it; else the seconds until they all do.
+
+        A limit of 0 (or less) means no limit for that bucket. A refused request is recorded nowhere.
+        """
+        active = {key: limit for key, limit in limits.items() if limit > 0}
+        if not active:
+            return 0
         now = time.monotonic()
         with self._lock:
-            q = self._hits.setdefault(key, deque())
-            while q and now - q[0] >= self.window:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                return max(1, math.ceil(self.window - (now - q[0])))
-            q.append(now)
+            self._forget_idle(now)
+            wait = 0.0
+            for key, limit in active.items():
+                q = self._hits.get(key)
+                if q is None:
+                    continue
+                while q and now - q[0] >= self.window:
+                    q.popleft()
+                if len(q) >= limit:  # allowed again when the hit `limit` places back leaves the window
+                    wait = max(wait, self.window - (now - q[-limit]))
+            if wait > 0:
+                return max(1, math.ceil(wait))
+            for key in active:
+                self._hits.setdefault(key, deque()).append(now)
+                self._hits.move_to_end(key)
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
             return 0
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop keys whose newest hit has left the window (they are first: ordered by their newest hit)."""
+        while self._hits:
+            key, q = next(iter(self._hits.items()))
+            if q and now - q[-1] < self.window:
+                return
+            del self._hits[key]
+
+
+def trusted_networks(entries: list[str]) -> tuple[IPNetwork, ...]:
+    """settings.trusted_proxies parsed: "10.0.0.2" is the network 10.0.0.2/32."""
+    return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+def _trusted(host: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    """The socket peer; when the peer is a trusted proxy, the nearest X-Forwarded-For hop that is not one.
+
+    Hops are read right to left (each proxy appends the address it saw), so a client cannot choose its
+    address by sending its own X-Forwarded-For: the entry our proxy appended comes first.
+    """
+    peer = request.client.host if request.client else ""
+    networks: tuple[IPNetwork, ...] = request.app.state.trusted_networks
+    if not networks or not _trusted(peer, networks):
+        return peer or "unknown"
+    hops = [h.strip() for value in request.headers.getlist("x-forwarded-for") for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+def limit_chat(request: Request, session_id: str | None) -> None:
+    """Public chat limits: per session (when given) and per client address; 429 when either is spent."""
+    rate = request.app.state.settings.public_rate_per_minute
+    limits = {f"address:{client_address(request)}": rate * ADDRESS_SHARE}
+    if session_id:
+        limits[f"session:{session_id}"] = rate
+    wait = request.app.state.public_limiter.check_all(limits)
+    if wait:
+        raise RateLimited(
+            f"提问太频繁了，请 {wait} 秒后再试。(Too many questions; retry in {wait} s.)", headers={"Retry-After": str(wait)}
+        )
 
 
 def kiosk_station(
@@ -136,7 +220,7 @@ def kiosk_station(
     if station is None:
         logger.warning("kiosk request with unknown key from %s", request.client.host if request.client else "?")
         raise Unauthorized("X-API-Key 无效。(Unknown X-API-Key.)")
-    wait = request.app.state.kiosk_limiter.check(x_api_key)
+    wait = request.app.state.kiosk_limiter.check(f"station:{station}")
     if wait:
         store.count_kiosk(station, rate_limited=True)
         raise RateLimited(

@@ -405,7 +405,10 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": desc}
-    for code, desc in [(400, "请求体不是合法 JSON"), (404, "找不到"), (413, "请求体过大"), (422, "参数无效"), (503, "索引加载中")]
+    for code, desc in [
+        (400, "请求体不是合法 JSON"), (404, "找不到"), (413, "请求体过大"), (422, "参数无效"),
+        (429, "请求过于频繁，见 Retry-After"), (503, "索引加载中"),
+    ]
 }
 
 

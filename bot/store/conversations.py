@@ -85,7 +85,8 @@ def pseudonym_key(settings: Settings) -> bytes:
     """The key WeChat openids are hashed with: pseudonym_key, else derived from the WeChat secrets."""
     if settings.pseudonym_key is not None and settings.pseudonym_key.get_secret_value():
         return settings.pseudonym_key.get_secret_value().encode()
-    material = f"{settings.wechat_token or ''}\n{settings.wechat_aes_key or ''}\n{settings.wechat_app_id or ''}"
+    secrets = [s.get_secret_value() if s else "" for s in (settings.wechat_token, settings.wechat_aes_key)]
+    material = "\n".join([*secrets, settings.wechat_app_id or ""])
     return hashlib.sha256(b"unionbot pseudonyms\n" + material.encode()).digest()
 
 

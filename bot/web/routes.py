@@ -19,18 +19,9 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# Pages load only their own assets: no inline script, no third-party host, no network at run time.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; "
-    "form-action 'self'"
-)
-_PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "Cache-Control": "no-cache",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# Pages load only their own assets: no inline script, no third-party host, no network at run time. Their
+# Content-Security-Policy and other security headers come from bot.api.security (on every response of the app).
+_PAGE_HEADERS = {"Cache-Control": "no-cache"}
 _MEDIA_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",

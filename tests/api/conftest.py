@@ -110,15 +110,16 @@ def api_settings(built_index: Settings, tmp_path: Path, keys_file: Path) -> Sett
             "kiosk_keys_file": keys_file,
             "kiosk_rate_per_minute": 3,
             "kiosk_idle_seconds": 60,
-            "wechat_token": WECHAT_TOKEN,
+            "wechat_token": SecretStr(WECHAT_TOKEN),
             "wechat_app_id": WECHAT_APP_ID,
-            "wechat_aes_key": WECHAT_AES_KEY,
+            "wechat_aes_key": SecretStr(WECHAT_AES_KEY),
             "wechat_reply_seconds": 4.0,
         }
     )
 
 
 ClientFactory = Callable[..., TestClient]
+SECRETS = ("admin_token", "wechat_token", "wechat_aes_key", "llm_api_key")  # SecretStr settings; make_client wraps str
 
 
 @pytest.fixture
@@ -128,8 +129,9 @@ def make_client(api_settings: Settings, assistant_factory: Callable[[Settings, S
     clients: list[TestClient] = []
 
     def make(factory: Callable[[Settings], Any] | None = None, **overrides: Any) -> TestClient:
-        if isinstance(overrides.get("admin_token"), str):
-            overrides["admin_token"] = SecretStr(overrides["admin_token"])
+        for name in SECRETS:
+            if isinstance(overrides.get(name), str):
+                overrides[name] = SecretStr(overrides[name])
         settings = api_settings.model_copy(update=overrides)
         app = create_app(settings, assistant_factory=factory or assistant_factory, background_load=False)
         client = TestClient(app)

@@ -45,7 +45,8 @@ def api_schema(built_index: Settings, tmp_path_factory: pytest.TempPathFactory, 
     settings = built_index.model_copy(
         update={
             "state_db": tmp / "state.sqlite3", "admin_token": SecretStr(ADMIN_TOKEN), "kiosk_keys_file": keys,
-            "wechat_token": WECHAT_TOKEN, "wechat_app_id": WECHAT_APP_ID, "wechat_aes_key": WECHAT_AES_KEY,
+            "wechat_token": SecretStr(WECHAT_TOKEN), "wechat_app_id": WECHAT_APP_ID,
+            "wechat_aes_key": SecretStr(WECHAT_AES_KEY),
         }
     )
     app = create_app(settings, assistant_factory=assistant_factory, background_load=False)

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from bot.api.deps import AssistantDep
+from bot.api.deps import AssistantDep, limit_chat
 from bot.api.schemas import ERRORS, ChatIn, ChatOut
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -29,12 +29,16 @@ SSE_DOC = (
     response_model=ChatOut,
     responses={
         200: {"content": {"text/event-stream": {"example": 'event: delta\ndata: {"text": "用人单位应当……"}\n\n'}}, "description": SSE_DOC},
-        **{k: ERRORS[k] for k in (400, 413, 422, 503)},
+        **{k: ERRORS[k] for k in (400, 413, 422, 429, 503)},
     },
     summary="职工问答",
 )
-def chat(body: ChatIn, assistant: AssistantDep) -> ChatOut | StreamingResponse:
-    """Answer a question (continuing the session when session_id is given), citing the passages used."""
+def chat(request: Request, body: ChatIn, assistant: AssistantDep) -> ChatOut | StreamingResponse:
+    """Answer a question (continuing the session when session_id is given), citing the passages used.
+
+    Limited per session and per client address (settings.public_rate_per_minute): 429 with Retry-After.
+    """
+    limit_chat(request, body.session_id)
     assistant.check_query(body.message)
     answer = assistant.ask(body.message, session_id=body.session_id, channel="chat")
     out = ChatOut.from_answer(answer)

@@ -3,6 +3,11 @@
 WeChat waits 5 s for a passive reply and retries the same MsgId otherwise. A question is answered in a
 worker thread; if the answer is not ready within settings.wechat_reply_seconds the user gets a holding
 reply and fetches the answer later by sending 「查看回答」. Each MsgId is asked once and answered once.
+
+New questions are limited per sender openid (settings.public_rate_per_minute). WeChat shows no HTTP
+status, so a sender over the limit gets a short text reply (SLOW_DOWN) and the question is not kept;
+redeliveries of an accepted MsgId, 「查看回答」, events and other message types are not counted. In
+plaintext mode anyone who has seen one signed URL can post any openid: use 安全模式 on public accounts.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from bot.api.deps import RateLimiter
 from bot.api.errors import ApiError, Forbidden, NotFound
 from bot.api.schemas import ErrorOut, errors
 from bot.config import Settings
@@ -49,6 +55,7 @@ STILL_WORKING = "回答还在整理中，请稍后再发送「查看回答」。
 NOTHING_PENDING = "目前没有待查看的回答。请直接发送您的问题。"
 LOST = "抱歉，上一个问题没能处理完成，请重新发送一次问题。"
 SORRY = "抱歉，系统暂时无法回答，请稍后再试。"
+SLOW_DOWN = "您提问太频繁了，请休息一下，{seconds} 秒后再发送问题。"
 
 
 class BadMessage(ApiError):
@@ -60,13 +67,11 @@ class WechatService:
 
     def __init__(self, app: FastAPI, settings: Settings) -> None:
         self.app = app
-        self.token = settings.wechat_token or ""
+        self.token = settings.wechat_token.get_secret_value() if settings.wechat_token else ""
         self.reply_seconds = settings.wechat_reply_seconds
-        self.crypto = (
-            WeChatCrypto(self.token, settings.wechat_aes_key, settings.wechat_app_id or "")
-            if self.token and settings.wechat_aes_key
-            else None
-        )
+        aes_key = settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else ""
+        self.crypto = WeChatCrypto(self.token, aes_key, settings.wechat_app_id or "") if self.token and aes_key else None
+        self.limiter = RateLimiter(settings.public_rate_per_minute)  # new questions per sender openid
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wechat")
         self.futures: dict[str, Future[str]] = {}
         self._lock = Lock()
@@ -121,6 +126,11 @@ class WechatService:
         if content in CHECK_WORDS:
             return self._check(msg.source, deadline)
         msg_id = str(msg.id)
+        if self.store.wechat_message(msg_id) is None:  # a new question, not WeChat delivering one again
+            wait = self.limiter.check(f"openid:{msg.source}")
+            if wait:
+                logger.info("wechat: MsgId %s not asked, its sender is over the rate limit", msg_id)
+                return SLOW_DOWN.format(seconds=wait)
         if self.store.claim_wechat_message(msg_id, msg.source, content):
             future = self.pool.submit(self._answer, msg_id, msg.source, content)
             with self._lock:
