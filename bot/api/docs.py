@@ -1,4 +1,5 @@
-"""API docs (/docs, Swagger UI) served from the swagger-ui-bundle package: no CDN, so offline kiosk networks work.
+"""API docs (/docs, Swagger UI 5, which reads FastAPI's OpenAPI 3.1) served from the fastapi-offline package's
+assets: no CDN, so offline kiosk networks work.
 
 The page has no inline script (FastAPI's get_swagger_ui_html has one): Swagger UI starts from /docs/init.js,
 so the pages' strict Content-Security-Policy (bot.api.security) holds for /docs too.
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
+
+import fastapi_offline
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
+SWAGGER_UI = Path(fastapi_offline.__file__).resolve().parent / "static"
 ASSETS = "/docs-assets"
 INIT_JS = "/docs/init.js"
 
@@ -24,7 +28,7 @@ PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" href="{assets}/swagger-ui.css">
-<link rel="icon" href="{assets}/favicon-32x32.png">
+<link rel="icon" href="{assets}/favicon.png">
 </head>
 <body>
 <div id="swagger-ui"></div>
@@ -48,7 +52,7 @@ INIT = """window.ui = SwaggerUIBundle({{
 
 def install(app: FastAPI) -> None:
     """Mount the Swagger UI assets, the /docs page and the script that starts Swagger UI on it."""
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount(ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
