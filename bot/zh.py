@@ -107,14 +107,34 @@ def stopwords() -> frozenset[str]:
     return frozenset(data_lines("stopwords.txt"))
 
 
+MAX_RUN = 256  # longest block handed to jieba in one piece
+_JIEBA_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")  # what jieba segments as one block
+
+
+def pieces(text: str) -> list[str]:
+    """text in pieces for jieba: its blocks longer than MAX_RUN are cut (jieba's time grows faster than
+    linearly in a block's length: 100,000 characters without punctuation took a minute); others untouched."""
+    if len(text) <= MAX_RUN:
+        return [text]
+    out, last = [], 0
+    for m in _JIEBA_BLOCK.finditer(text):
+        if m.end() - m.start() > MAX_RUN:
+            out.append(text[last : m.start()])
+            out += [text[i : min(i + MAX_RUN, m.end())] for i in range(m.start(), m.end(), MAX_RUN)]
+            last = m.end()
+    out.append(text[last:])
+    return [p for p in out if p]
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens (words plus their sub-words), lower-cased, without stopwords and punctuation."""
     stop = stopwords()
     tokens = []
-    for tok in _jieba().cut_for_search(text):
-        tok = tok.strip().lower()
-        if tok and tok not in stop and not _PUNCT_OR_SPACE.match(tok):
-            tokens.append(tok)
+    for piece in pieces(text):
+        for tok in _jieba().cut_for_search(piece):
+            tok = tok.strip().lower()
+            if tok and tok not in stop and not _PUNCT_OR_SPACE.match(tok):
+                tokens.append(tok)
     return tokens
 
 
@@ -146,7 +166,8 @@ def vocabulary_hash() -> str:
 def words(text: str) -> list[str]:
     """Plain jieba words (precise mode), for key-term extraction."""
     stop = stopwords()
-    return [w for w in _jieba().lcut(text) if w.strip() and w not in stop and not _PUNCT_OR_SPACE.match(w)]
+    return [w for piece in pieces(text) for w in _jieba().lcut(piece)
+            if w.strip() and w not in stop and not _PUNCT_OR_SPACE.match(w)]
 
 
 # jieba part-of-speech tags of words that say what a question asks, not what it is about: adjectives and
@@ -172,9 +193,13 @@ def _pos_tokenizer() -> Any:
     return _POS[0]
 
 
+TAGGED_CHARS = 2000  # part-of-speech tagging is for questions (at most max_query_chars); it costs ~1 ms a character
+
+
 def _tagged(text: str) -> list[tuple[str, str]]:
+    """POS-tagged words of the first TAGGED_CHARS characters (a longer text would take minutes)."""
     stop = stopwords()
-    return [(p.word.strip(), p.flag) for p in _pos_tokenizer().lcut(text)
+    return [(p.word.strip(), p.flag) for piece in pieces(text[:TAGGED_CHARS]) for p in _pos_tokenizer().lcut(piece)
             if p.word.strip() and p.word.strip() not in stop and not _PUNCT_OR_SPACE.match(p.word.strip())]
 
 
