@@ -27,7 +27,7 @@ def test_every_endpoint_is_documented_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
     for path in ["/healthz", "/api/search", "/api/documents/{doc_id}", "/api/chat", "/api/feedback",
-                 "/api/admin/feedback", "/api/kiosk/ask", "/wechat"]:
+                 "/api/admin/feedback", "/api/admin/person", "/api/admin/reload", "/api/kiosk/ask", "/wechat"]:
         assert path in paths, path
         for op in paths[path].values():
             assert op.get("summary"), (path, op)

@@ -10,6 +10,7 @@ import pytest
 
 from .conftest import (
     DESKTOP,
+    HTML_IN_DOCUMENT,
     KIOSK_KEY,
     KIOSK_LANDSCAPE,
     KIOSK_PORTRAIT,
@@ -276,3 +277,45 @@ def test_docs_page_runs_swagger_ui_under_the_content_security_policy(open_page: 
     opened.page.wait_for_selector("#swagger-ui .opblock-summary-path[data-path='/api/chat']")  # an operation rendered
     assert "Unable to render" not in opened.page.inner_text("#swagger-ui")
     opened.console.assert_clean()  # a blocked script, style or image would be reported here
+
+
+# ---------------------------------------------------------------------- hostile text
+
+
+HTML_QUESTION = '<img src=x onerror="window.__pwned = 3">嘉兴市总工会夏季送清凉慰问了多少人？'
+NOT_RUN_JS = "() => window.__pwned === undefined && !document.querySelector('img[src=x], b, script:not([src])')"
+
+
+def test_html_in_documents_and_questions_is_shown_as_text_never_run(open_page: PageFactory) -> None:
+    """Markup inside a document (a newsletter with <script>, <img onerror>, <b>) or typed into a question is
+    shown as the characters it is, on all three pages, and never becomes elements or runs."""
+    chat = open_page("/", PHONE, mobile=True)
+    chat.page.fill("#composer-input", HTML_QUESTION)
+    chat.page.press("#composer-input", "Enter")
+    answer = chat.page.locator(".msg.bot").last
+    answer.locator(".fb-button").first.wait_for()
+    assert chat.page.locator(".msg.me .bubble").last.inner_text() == HTML_QUESTION
+    answer.locator(".cite").first.click()
+    card = answer.locator(".source-card").first
+    card.wait_for(state="visible")
+    assert "<script>" in card.locator(".source-text").inner_text() or "<img" in card.locator(".source-text").inner_text()
+    assert chat.page.evaluate(NOT_RUN_JS)
+    chat.console.assert_clean()
+
+    search = open_page("/search?q=嘉兴 夏季送清凉", DESKTOP)
+    search.page.wait_for_selector(".result")
+    shown = search.page.locator(".results, #results").first.inner_text()
+    assert "<b>夏季送清凉</b>" in shown or HTML_IN_DOCUMENT in shown
+    assert search.page.evaluate(NOT_RUN_JS)
+    search.console.assert_clean()
+
+    # The kiosk asks fixed topics only; its answer comes from documents, so one carrying markup is served to it.
+    kiosk = open_page(f"/kiosk?key={KIOSK_KEY}", KIOSK_PORTRAIT)
+    hostile = {"answer": f"高温津贴{HTML_IN_DOCUMENT}<img src=x onerror=\"window.__pwned = 4\">按规定发放[1]",
+               "citations": [], "refused": False, "reason": None, "session_id": "s", "message_id": "m",
+               "next_steps": None, "idle_seconds": 60}
+    kiosk.page.route("**/api/kiosk/ask", lambda route: route.fulfill(json=hostile))
+    kiosk.page.locator(".topic").first.click()
+    kiosk.page.wait_for_selector("body[data-answered]", state="attached")
+    assert HTML_IN_DOCUMENT in kiosk.page.locator("#answer-box").inner_text()
+    assert kiosk.page.evaluate(NOT_RUN_JS)
