@@ -211,6 +211,7 @@ def serve(index_dir: Path | None, host: str, port: int) -> None:
     settings = make_settings(index_dir=index_dir)
     if not settings.index_dir.is_dir():
         raise click.ClickException(f"找不到索引 {settings.index_dir}，请先运行 unionbot index。(No index; run 'unionbot index'.)")
+    _store(settings).close()  # the store opens and migrates now: a wrong database URL is one clear message
     logging.getLogger("bot").setLevel(logging.INFO)
     # proxy_headers=False: the client address is the socket peer unless settings.trusted_proxies says otherwise.
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info", proxy_headers=False)
