@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import __version__
 from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter
-from bot.api.routes import chat, documents, feedback, health, kiosk, privacy, search, wechat
+from bot.api.routes import chat, documents, feedback, handoff, health, kiosk, privacy, search, wechat
 from bot.config import Settings, get_settings
 from bot.store import Store, open_store
 
@@ -77,7 +77,7 @@ def create_app(
 
     errors.install(app)
     docs.install(app)
-    for module in (health, search, documents, chat, feedback, privacy, kiosk, wechat):
+    for module in (health, search, documents, chat, feedback, handoff, privacy, kiosk, wechat):
         app.include_router(module.router)
     # Web pages (bot/web, owned by the web engineer) plug in here when that module exists.
     web_router = _web_router()

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from bot.api.deps import AssistantDep
 from bot.api.schemas import ERRORS, ChatIn, ChatOut
+from bot.handoff import offer_handoff
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -37,7 +38,7 @@ def chat(body: ChatIn, assistant: AssistantDep) -> ChatOut | StreamingResponse:
     """Answer a question (continuing the session when session_id is given), citing the passages used."""
     assistant.check_query(body.message)
     answer = assistant.ask(body.message, session_id=body.session_id, channel="chat")
-    out = ChatOut.from_answer(answer)
+    out = ChatOut.from_answer(answer, offer_handoff(f"{body.message}\n{answer.question}", answer.refused))
     if body.stream:
         return StreamingResponse(
             sse_events(out),
