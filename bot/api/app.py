@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Callable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import __version__
+from bot import __version__, console
 from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter
 from bot.api.routes import chat, documents, feedback, handoff, health, kiosk, privacy, search, wechat
@@ -83,9 +83,11 @@ def create_app(
     web_router = _web_router()
     if web_router is not None:
         app.include_router(web_router)
+    app.include_router(console.router)  # the officers' console (/console)
 
     _document_errors(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={console.UPLOAD_PATH: settings.max_upload_bytes})
     app.add_middleware(AccessLog)  # outermost: sees every request, turns crashes into a plain 500
     return app
 
@@ -157,21 +159,24 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
 
 
 class BodyLimit:
-    """Reject request bodies larger than max_bytes with 413, by Content-Length or while reading."""
+    """Reject request bodies larger than max_bytes (or larger[path] for those paths) with 413, by Content-Length
+    or while reading."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.larger.get(scope["path"], self.max_bytes)
         too_big = errors.error_body(
             "payload_too_large",
-            f"请求体过大，上限为 {self.max_bytes} 字节。(Request body exceeds {self.max_bytes} bytes.)",
+            f"请求体过大，上限为 {max_bytes} 字节。(Request body exceeds {max_bytes} bytes.)",
         )
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
             return await _send_json(send, 413, too_big)
         chunks: list[bytes] = []
         size = 0
@@ -182,7 +187,7 @@ class BodyLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 return await _send_json(send, 413, too_big)
             chunks.append(chunk)
             more = message.get("more_body", False)
