@@ -161,7 +161,7 @@
         a = b;
       }
     }
-    svg += '<text x="60" y="66" text-anchor="middle" style="font-size:16px;font-weight:700;fill:#1f2329">' + esc(centre) + "</text>";
+    svg += '<text class="donut-centre" x="60" y="66" text-anchor="middle">' + esc(centre) + "</text>";
     return svg + "</svg>";
   }
 
@@ -181,6 +181,11 @@
       .join("");
   }
 
+  /** A legend swatch (an SVG square: style attributes are blocked by the page's CSP). */
+  function swatch(color) {
+    return '<svg class="swatch" viewBox="0 0 10 10" width="10" height="10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="' + esc(color) + '"/></svg>';
+  }
+
   function ready() {
     document.body.dataset.ready = "true";
   }
@@ -197,7 +202,7 @@
   }
 
   global.CB = {
-    api, esc, ApiError, fmtTime, fmtDay, toast, badge, empty, stackedBars, donut, hbars, ready,
+    api, esc, ApiError, fmtTime, fmtDay, toast, badge, empty, stackedBars, donut, hbars, swatch, ready,
     CHANNELS, CHANNEL_COLORS, KINDS, REASONS, HANDOFF_STATES,
     page: document.getElementById("page"),
     isAdmin: document.body.dataset.role === "admin",

@@ -31,7 +31,7 @@
       }
     }
     const legend = Object.keys(series)
-      .map((k) => '<span><i style="background:' + (CB.CHANNEL_COLORS[k] || "#999") + '"></i>' + esc(CB.CHANNELS[k] || k) + "</span>")
+      .map((k) => "<span>" + CB.swatch(CB.CHANNEL_COLORS[k] || "#999") + " " + esc(CB.CHANNELS[k] || k) + "</span>")
       .join("");
     box.innerHTML =
       '<div class="grid stats">' +
