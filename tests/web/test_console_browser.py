@@ -322,10 +322,10 @@ def test_a_handoff_goes_from_the_chat_to_the_console_and_back(open_as: Any) -> N
     page.wait_for_selector("#detail button[data-act=claim]")
     assert "139 0000 1234" in page.locator("#detail").inner_text()
     page.click("#detail button[data-act=claim]")
-    page.wait_for_selector("#reply-text")
+    page.wait_for_selector("#detail[data-status=claimed] #reply-text")
     page.fill("#reply-text", "您好，请带上劳动合同和工资条到区总工会法律援助窗口，我们帮您申请支付令。")
     page.click("#detail button[data-act=reply]")
-    page.wait_for_selector("#detail .bubble-line.officer")
+    page.wait_for_selector("#detail[data-status=answered] .bubble-line.officer")
     officer.shot("console-handoffs-1280x800")
 
     reply = chat.locator(".msg.officer")  # the open chat page polls for replies

@@ -97,8 +97,9 @@
   }
 
   /** Stacked daily bars: days = ["2026-12-01", ...], series = {key: {day: n}}, colors = {key: css}. */
-  function stackedBars(days, series, colors, labels) {
-    const W = 720, H = 220, left = 34, bottom = 26, top = 10, right = 8;
+  function stackedBars(days, series, colors, labels, width) {
+    // Drawn at the container's pixel width, so labels keep their size on laptops and tablets.
+    const W = Math.max(320, Math.round(width || 720)), H = 240, left = 34, bottom = 26, top = 10, right = 8;
     const keys = Object.keys(series);
     const totals = days.map((d) => keys.reduce((s, k) => s + ((series[k] || {})[d] || 0), 0));
     const max = Math.max(1, ...totals);
@@ -106,7 +107,7 @@
     const yMax = Math.ceil(max / step) * step;
     const innerW = W - left - right, innerH = H - top - bottom;
     const bw = innerW / days.length;
-    let svg = '<svg class="chart" viewBox="0 0 ' + W + " " + H + '" role="img" aria-label="每日问题数">';
+    let svg = '<svg class="chart" viewBox="0 0 ' + W + " " + H + '" width="' + W + '" height="' + H + '" role="img" aria-label="每日问题数">';
     for (let v = 0; v <= yMax; v += step) {
       const y = top + innerH - (v / yMax) * innerH;
       svg += '<line x1="' + left + '" x2="' + (W - right) + '" y1="' + y + '" y2="' + y + '" stroke="#edf0f3"/>';
@@ -123,7 +124,7 @@
         svg += '<rect x="' + x.toFixed(1) + '" y="' + y.toFixed(1) + '" width="' + (bw * 0.7).toFixed(1) + '" height="' + h.toFixed(1) +
           '" fill="' + (colors[k] || "#999") + '"><title>' + esc(d + " " + ((labels && labels[k]) || k) + "：" + n) + "</title></rect>";
       }
-      const every = Math.ceil(days.length / 10);
+      const every = Math.ceil(days.length / Math.max(2, Math.floor(innerW / 56)));
       if (i % every === 0 || i === days.length - 1) {
         svg += '<text x="' + (left + i * bw + bw / 2).toFixed(1) + '" y="' + (H - 8) + '" text-anchor="middle">' + esc(d.slice(5)) + "</text>";
       }

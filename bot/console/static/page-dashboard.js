@@ -43,7 +43,7 @@
       "</div>" +
       '<section class="card" aria-labelledby="h-daily"><h2 id="h-daily">每日问题数（按渠道）</h2>' +
       '<div class="legend">' + (legend || '<span>暂无问题</span>') + "</div>" +
-      CB.stackedBars(d.days, series, CB.CHANNEL_COLORS, CB.CHANNELS) + "</section>" +
+      CB.stackedBars(d.days, series, CB.CHANNEL_COLORS, CB.CHANNELS, box.clientWidth - 38) + "</section>" +
       '<div class="grid two">' +
       '<section class="card" aria-labelledby="h-answers"><h2 id="h-answers">回答与评价</h2><div class="grid two">' +
       "<div>" + CB.donut([["已回答", d.questions - d.refused, "#1a7f37"], ["拒答", d.refused, "#c8161d"]], refusedShare + "%") +

@@ -17,8 +17,8 @@
     '<p class="muted small">上传、删除文档或修改元数据后，重建索引才会生效；重建完成后服务自动切换到新索引，无需重启。</p>' +
     '<div id="pending"></div>' +
     '<button id="rebuild" class="btn primary" type="button">开始重建</button>' +
-    '<div class="progress-bar" aria-hidden="true"><span id="bar"></span></div>' +
-    '<ol id="progress" class="progress-log" aria-live="polite" aria-label="重建进度"></ol></section>' +
+    '<div id="rebuild-progress" hidden><div class="progress-bar" aria-hidden="true"><span id="bar"></span></div>' +
+    '<ol id="progress" class="progress-log" aria-live="polite" aria-label="重建进度"></ol></div></section>' +
     "</div>" +
     '<section class="card" aria-labelledby="h-docs"><h2 id="h-docs">文档</h2>' +
     '<div class="toolbar"><label class="field">筛选<input id="filter" type="search" placeholder="标题、单位、地区、文件名"></label>' +
@@ -104,6 +104,7 @@
 
   function follow() {
     rebuildButton.disabled = true;
+    document.getElementById("rebuild-progress").hidden = false;
     progress.innerHTML = "";
     const source = new EventSource("/console/api/rebuild/events");
     source.addEventListener("progress", (e) => {

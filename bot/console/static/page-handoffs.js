@@ -54,6 +54,8 @@
       return;
     }
     const me = document.querySelector(".who-name").firstChild.textContent.trim();
+    const draftBox = document.getElementById("reply-text");
+    const draft = draftBox && Number(box.dataset.id) === id ? draftBox.value : "";
     const canClaim = h.status === "open";
     const canReply = h.status !== "closed" && (!h.claimed_by || h.claimed_by === me);
     box.innerHTML =
@@ -76,6 +78,9 @@
         : h.status !== "closed" ? '<p class="muted small">该请求已由 ' + esc(h.claimed_by) + " 认领。</p>" : "") +
       "</div>";
     box.dataset.id = h.id;
+    box.dataset.status = h.status;
+    const reply = document.getElementById("reply-text");
+    if (reply && draft) reply.value = draft; // a re-render (after claiming) keeps what was typed
   }
 
   document.getElementById("requests").addEventListener("click", (e) => {
@@ -97,6 +102,7 @@
           return;
         }
         await api("POST", "/console/api/handoffs/" + id + "/reply", { text });
+        document.getElementById("reply-text").value = "";
         CB.toast("回复已发送，职工会在聊天页面看到。");
       } else if (b.dataset.act === "close") {
         await api("POST", "/console/api/handoffs/" + id + "/close", {});

@@ -403,7 +403,8 @@
     );
     form.elements.question.value = asked ? asked.text : "";
     box.appendChild(form);
-    form.elements.question.focus();
+    form.scrollIntoView({ block: "nearest" });
+    form.elements.question.focus({ preventScroll: true });
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const question = form.elements.question.value.trim();
