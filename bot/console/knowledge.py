@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from bot.api.errors import ApiError, NotFound
+from bot.api.errors import NotFound
 from bot.console.accounts import Invalid
 from bot.console.auth import OfficerDep
 from bot.console.rebuild import Rebuilder
@@ -28,10 +28,6 @@ from bot.split import split
 router = APIRouter(prefix="/console/api", include_in_schema=False)
 UPLOAD_PATH = "/console/api/documents/upload"
 MAX_NAME_CHARS = 120
-
-
-class Busy(ApiError):
-    status, code = 409, "busy"
 
 
 class MetadataIn(BaseModel):
