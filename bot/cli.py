@@ -365,3 +365,36 @@ def person_delete(session_id: str | None, openid: str | None, yes: bool) -> None
     finally:
         store.close()
     click.echo(f"已删除 {n['sessions']} 个会话、{n['wechat_messages']} 条微信消息。")
+
+
+@cli.group()
+def user() -> None:
+    """Accounts of the officers' console (/console)."""
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "officer"]), default="officer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+def user_add(name: str, role: str, password_stdin: bool) -> None:
+    """Create a console account; the password is asked for (or read from stdin)."""
+    from bot.console.auth import hash_password
+    from bot.store.console import ConsoleError
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密码 (password)", hide_input=True, confirmation_prompt="再输入一次 (again)")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    store = _store(make_settings())
+    try:
+        account = store.console.add_account(name.strip(), password_hash, role)
+        store.console.audit("cli", "account_add", account.name, {"role": role})
+    except ConsoleError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+    click.echo(f"已创建账号 {account.name}（{'管理员' if role == 'admin' else '工会干部'}），请在 /console 登录。")

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     wechat_aes_key: SecretStr | None = None
     wechat_reply_seconds: float = 4.0
 
+    # Officers' console (/console).
+    console_session_hours: float = 12.0  # a sign-in lasts this long
+    console_failures_per_name: int = 5  # failed sign-ins per account name per console_failure_window
+    console_failures_per_address: int = 20  # failed sign-ins per client address per window
+    console_failure_window: float = 900.0  # seconds
+    max_upload_bytes: int = 20 * 1024 * 1024  # one document uploaded in the console
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

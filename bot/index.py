@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.embed import Embedder, make_embedder
 from bot.errors import IndexMismatch, IndexNotFound
 from bot.load import LoadReport, load_documents
+from bot.metadata import META_SUFFIX, apply_meta, meta_path, read_meta
 from bot.questions import LayQuestion, attach_curated, attach_sidecar, curated_hash, read_sidecar, sidecar_path
 from bot.split import split
 from bot.types import Passage
@@ -171,8 +172,38 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _compatible(old: dict[str, Any] | None, new: dict[str, Any],
-                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions")) -> bool:
-    return bool(old) and all(old.get(k) == new[k] for k in keys)  # type: ignore[union-attr]
+                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions", "metadata")) -> bool:
+    absent = {"metadata": {}}  # indexes built before metadata sidecars existed had none
+    return bool(old) and all(old.get(k, absent.get(k)) == new.get(k, absent.get(k)) for k in keys)  # type: ignore[union-attr]
+
+
+def _split_all(settings: Settings, load: LoadReport, report: BuildReport) -> tuple[list[Passage], dict[str, str]]:
+    """Passages of every file with officers' metadata corrections applied (`<stem>.meta.json`, bot/metadata.py),
+    and the sha256 of each sidecar read."""
+    passages: list[Passage] = []
+    corrections: dict[str, str] = {}
+    for f in load.files:
+        parts = split(f, settings.passage_min_chars, settings.passage_max_chars)
+        path = meta_path(settings.documents_dir / f.path)
+        if path.is_file():
+            rel = Path(f.path).with_name(path.name).as_posix()
+            corrections[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            fixes, problems = read_meta(path)
+            parts, unmatched = apply_meta(parts, fixes)
+            report.errors.extend((rel, msg) for msg in problems + unmatched)
+        passages += parts
+    return passages, corrections
+
+
+def _stamp_files(manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """When each file was indexed: kept from the old manifest while the file and its corrections are unchanged."""
+    old_files = (old or {}).get("files", {})
+    old_meta, new_meta = (old or {}).get("metadata", {}), manifest.get("metadata", {})
+    for path, meta in manifest["files"].items():
+        before = old_files.get(path, {})
+        side = Path(path).with_name(Path(path).stem + META_SUFFIX).as_posix()
+        same = before.get("sha256") == meta["sha256"] and old_meta.get(side) == new_meta.get(side)
+        meta["indexed_at"] = before.get("indexed_at", (old or {}).get("built_at")) if same and before else manifest["built_at"]
 
 
 Generator = Callable[[Passage], "list[str] | None"]
@@ -184,25 +215,33 @@ def build_index(
     rebuild: bool = False,
     progress: Callable[[int], Any] | bool = False,
     generate: Generator | None = None,
+    stages: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> BuildReport:
     """Index settings.documents_dir into settings.index_dir, re-embedding only new or changed passages.
 
     With `generate` (an LLM's question writer), passages without curated or officers' questions get
-    generated lay questions, cached by the passage text's hash in the index folder.
+    generated lay questions, cached by the passage text's hash in the index folder. `stages` hears each
+    step: loaded, split, embedding (with the number of texts to embed), writing.
     """
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings)
     index_dir = settings.index_dir
     _recover(index_dir)
+    stage = stages or (lambda name, facts: None)
     load = load_documents(settings.documents_dir, settings.max_document_bytes, settings.max_unzipped_bytes)
     report = BuildReport(files=len(load.files), errors=list(load.errors))
-    passages = [p for f in load.files for p in split(f, settings.passage_min_chars, settings.passage_max_chars)]
+    stage("loaded", {"files": len(load.files), "skipped": len(load.errors)})
+    passages, corrections = _split_all(settings, load, report)
     questions, sidecars = _attached_questions(settings.documents_dir, load, passages, report)
     generated = _generated_questions(index_dir, passages, questions, generate) if generate else {}
     questions += [LayQuestion(q, r, "generated") for r, p in enumerate(passages) for q in generated.get(_key(p.text), ())]
     manifest = _manifest(settings, embedder, load, passages,
                          {"curated": curated_hash(), "sidecars": sidecars, "generated": bool(generate)})
-    old = None if rebuild else _read_manifest(index_dir)
+    manifest["metadata"] = corrections
+    old_manifest = _read_manifest(index_dir)
+    _stamp_files(manifest, old_manifest)
+    old = None if rebuild else old_manifest
+    stage("split", {"passages": len(passages), "questions": len(questions)})
     if _compatible(old, manifest):
         old_files = old["files"]  # type: ignore[index]
         report.removed_files = sorted(set(old_files) - set(manifest["files"]))
@@ -227,8 +266,10 @@ def build_index(
     window_texts = [w for p in passages for w in windows(p)]
     todo = _Todo(window_texts, [_key(t) for t in window_texts], False)
     qtodo = _Todo([q.text for q in questions], [_question_key(q.text) for q in questions], True)
+    stage("embedding", {"total": sum(k not in cache for k in todo.keys + qtodo.keys)})
     vectors, qvectors = _embed_all([todo, qtodo], embedder, cache, settings.embed_batch_size, progress, report)
     report.passages = len(passages)
+    stage("writing", {"passages": len(passages)})
     _write(index_dir, manifest, passages, vectors, questions, qvectors, generated)
     report.seconds = time.perf_counter() - started
     return report

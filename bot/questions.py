@@ -153,3 +153,29 @@ def attach_sidecar(rows: Iterable[SidecarRow], doc_rows: Sequence[int], passages
             continue
         out.append(LayQuestion(row.question, _best(row.question, targets, passages), "sidecar"))
     return out, problems
+
+
+def locator_for(passage: Passage, doc_passages: Sequence[Passage]) -> str:
+    """A sidecar locator that finds this passage among its file's passages: 第X条 for a statute article, else
+    the shortest opening stretch of its text (from 12 characters) that no other passage of the file contains."""
+    if passage.doc_type == "law" and passage.article:
+        return passage.article
+    text = squash(passage.text)
+    others = [squash(p.text) for p in doc_passages if p.id != passage.id]
+    for start in range(0, max(1, len(text) - 12)):
+        for size in (12, 20, 32):
+            snippet = text[start : start + size]
+            if len(snippet) >= 8 and not any(snippet in o for o in others):
+                return snippet
+    return text[:40]
+
+
+def append_sidecar(document: Path, locator: str, question: str) -> Path:
+    """Add one officer's question to a document's `<stem>.questions.tsv` (created when missing)."""
+    path = sidecar_path(document)
+    line = f"{' '.join(locator.split())}\t{' '.join(question.split())}\n"
+    existing = path.read_text(encoding="utf-8-sig") if path.is_file() else ""
+    if existing and not existing.endswith("\n"):
+        existing += "\n"
+    path.write_text(existing + line, encoding="utf-8")
+    return path

@@ -71,7 +71,7 @@ def test_db_upgrade_and_one_persons_data_from_the_command_line(settings: Setting
     runner = CliRunner()
     env = {**_env(settings), "UNIONBOT_INDEX_DIR": str(settings.index_dir)}
     r = runner.invoke(cli, ["db", "upgrade"], env=env)
-    assert r.exit_code == 0 and "版本 0001" in r.output, r.output
+    assert r.exit_code == 0 and "版本 0002" in r.output, r.output
     r = runner.invoke(cli, ["ask", "扬州工会驿站有多少家？", "--json"], env=env)
     assert r.exit_code == 0, r.output
     sid = json.loads(r.output)["session_id"]

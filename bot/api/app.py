@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import __version__
+from bot import __version__, console
 from bot.api import docs, errors
 from bot.api.deps import KioskKeys, LruCache, RateLimiter, trusted_networks
-from bot.api.routes import chat, documents, feedback, health, kiosk, privacy, reload, search, wechat
+from bot.api.routes import chat, documents, feedback, handoff, health, kiosk, privacy, reload, search, wechat
 from bot.api.security import SecurityHeaders
+from bot.api.switch import SEARCH_CACHE_SIZE, warm_up
 from bot.config import Settings, get_settings
 from bot.store import Store, open_store
 
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 access_log = logging.getLogger("bot.api.access")
 
 AssistantFactory = Callable[[Settings, Store], Any]  # the Assistant keeps its turns in the app's store
-SEARCH_CACHE_SIZE = 1024  # /api/search responses kept for repeated requests
 # Request headers a page on an allowed origin may send (Content-Type is always allowed by CORSMiddleware).
 CORS_HEADERS = ["Authorization", "X-Admin-Token", "X-API-Key", "X-Request-ID"]
 
@@ -85,16 +85,18 @@ def create_app(
 
     errors.install(app)
     docs.install(app)
-    for module in (health, search, documents, chat, feedback, privacy, reload, kiosk, wechat):
+    for module in (health, search, documents, chat, feedback, handoff, privacy, reload, kiosk, wechat):
         app.include_router(module.router)
     # Web pages (bot/web, owned by the web engineer) plug in here when that module exists.
     web_router = _web_router()
     if web_router is not None:
         app.include_router(web_router)
+    app.include_router(console.router)  # the officers' console (/console)
 
     _document_errors(app)
     # The last added runs first: security headers on everything, then the access log, CORS, the body limit.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={console.UPLOAD_PATH: settings.max_upload_bytes})
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,  # empty: no origin but our own may call the API from a browser
@@ -147,42 +149,13 @@ def _load(app: FastAPI, settings: Settings, factory: AssistantFactory) -> None:
     t0 = time.perf_counter()
     try:
         assistant = factory(settings, app.state.store)
-        _warm_up(assistant)
+        warm_up(assistant)
         app.state.assistant = assistant
     except Exception as e:  # noqa: BLE001 - keep serving 503 with the reason instead of dying silently
         app.state.load_error = str(e)
         logger.exception("loading the index from %s failed", settings.index_dir)
         return
     logger.info("index loaded from %s in %.1f s", settings.index_dir, time.perf_counter() - t0)
-
-
-def reload_index(app: FastAPI) -> Any:
-    """Load the index now in settings.index_dir and switch to it; returns the new assistant.
-
-    Requests already running keep the assistant they started with and finish on the old index; new ones get
-    the new index. Raises BlockingIOError while another reload runs; a failed load keeps the old index.
-    """
-    if not app.state.reload_lock.acquire(blocking=False):
-        raise BlockingIOError("a reload is already running")
-    try:
-        t0 = time.perf_counter()
-        assistant = app.state.assistant_factory(app.state.settings, app.state.store)
-        _warm_up(assistant)
-        app.state.search_cache = LruCache[Any](SEARCH_CACHE_SIZE)
-        app.state.assistant, old = assistant, app.state.assistant
-        app.state.load_error = None
-        logger.info("switched to the index in %s (loaded in %.1f s)", app.state.settings.index_dir, time.perf_counter() - t0)
-        if old is not None:
-            old.close()  # releases only what it owns: the store is the app's
-        return assistant
-    finally:
-        app.state.reload_lock.release()
-
-
-def _warm_up(assistant: Any) -> None:
-    """One search before serving: tokenizer dictionaries and model sessions load once, not in 20 threads at once."""
-    assistant.search("工会 劳动合同", top_k=1)
-    assistant.facets("工会 劳动合同")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -198,21 +171,24 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
 
 
 class BodyLimit:
-    """Reject request bodies larger than max_bytes with 413, by Content-Length or while reading."""
+    """Reject request bodies larger than max_bytes (or larger[path] for those paths) with 413, by Content-Length
+    or while reading."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.larger.get(scope["path"], self.max_bytes)
         too_big = errors.error_body(
             "payload_too_large",
-            f"请求体过大，上限为 {self.max_bytes} 字节。(Request body exceeds {self.max_bytes} bytes.)",
+            f"请求体过大，上限为 {max_bytes} 字节。(Request body exceeds {max_bytes} bytes.)",
         )
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
             return await _send_json(send, 413, too_big)
         chunks: list[bytes] = []
         size = 0
@@ -223,7 +199,7 @@ class BodyLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 return await _send_json(send, 413, too_big)
             chunks.append(chunk)
             more = message.get("more_body", False)

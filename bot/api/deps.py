@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -216,7 +217,8 @@ def kiosk_station(
     """Authenticate a kiosk by X-API-Key, apply its rate limit, and count its use; returns the station name."""
     if not x_api_key:
         raise Unauthorized("缺少 X-API-Key 请求头。(Missing X-API-Key header.)")
-    station = request.app.state.kiosk_keys.station(x_api_key)
+    station = request.app.state.kiosk_keys.station(x_api_key) or store.console.kiosk_station(
+        hashlib.sha256(x_api_key.encode()).hexdigest())  # keys made in the console are stored as hashes
     if station is None:
         logger.warning("kiosk request with unknown key from %s", request.client.host if request.client else "?")
         raise Unauthorized("X-API-Key 无效。(Unknown X-API-Key.)")

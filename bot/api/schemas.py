@@ -230,12 +230,14 @@ class ChatOut(BaseModel):
     session_id: str | None
     message_id: str | None
     next_steps: str | None = None
+    offer_handoff: bool = Field(False, description="拒答或涉及欠薪、工伤、解雇等重大事项时为 true：页面提供“转人工”")
 
     @classmethod
-    def from_answer(cls, a: Answer) -> "ChatOut":
+    def from_answer(cls, a: Answer, offer_handoff: bool = False) -> "ChatOut":
         return cls(
             answer=a.text, citations=[CitationOut.from_citation(c) for c in a.citations], refused=a.refused,
             reason=a.reason, session_id=a.session_id, message_id=a.message_id, next_steps=a.next_steps,
+            offer_handoff=offer_handoff,
         )
 
     model_config = ConfigDict(
@@ -251,6 +253,7 @@ class ChatOut(BaseModel):
                         }
                     ],
                     "refused": False, "reason": None, "session_id": "3f2b9c0e6d1a4b7c", "message_id": "m-8a1d", "next_steps": None,
+                    "offer_handoff": True,
                 }
             ]
         }
@@ -364,6 +367,7 @@ class PersonSession(BaseModel):
     updated_at: float
     turns: list[PersonTurn]
     feedback: list[PersonFeedback]
+    handoffs: list["HandoffOut"] = Field(default_factory=list, description="转人工请求及工会干部的回复")
 
 
 class PersonWechatMessage(BaseModel):
@@ -415,3 +419,47 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these error statuses (422 replaces FastAPI's default validation schema)."""
     return {code: ERRORS[code] for code in codes}
+
+
+# ---------------------------------------------------------------- hand-off
+
+
+class HandoffIn(_In):
+    session_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="聊天返回的 session_id")
+    message_id: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="引发转人工的那条回答")
+    question: str = Field(min_length=1, max_length=1000, description="想请工会干部解答的问题")
+    contact: str = Field("", max_length=128, description="联系方式（选填：电话、微信号等）")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"session_id": "3f2b9c0e6d1a4b7c", "question": "公司三个月没发工资，我该怎么办？",
+                                         "contact": "138 0000 0000"}]},
+    )
+
+
+class HandoffReplyOut(BaseModel):
+    id: int
+    author: str = Field(description="回复的工会干部")
+    text: str
+    created_at: float
+
+
+class HandoffOut(BaseModel):
+    id: int
+    session_id: str
+    message_id: str | None = None
+    question: str
+    contact: str
+    status: str = Field(description="open 待处理 | claimed 已认领 | answered 已回复 | closed 已结束")
+    claimed_by: str | None = None
+    created_at: float
+    updated_at: float
+    replies: list[HandoffReplyOut]
+
+
+class HandoffList(BaseModel):
+    items: list[HandoffOut]
+
+
+PersonSession.model_rebuild()
+PersonData.model_rebuild()

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.errors import InvalidQuery, StoreError
 from bot.store import migrate
+from bot.store.console import ConsoleStore
 from bot.store.models import (
     ChatSession,
+    ConsoleSessionRow,
     FeedbackRow,
+    HandoffReplyRow,
+    HandoffRow,
     KioskSessionRow,
     KioskUsageRow,
+    ReviewRow,
     TurnRow,
     WechatMessageRow,
     WechatUserRow,
@@ -74,7 +80,7 @@ class WechatMessage:
 class Person:
     """Everything stored about one person: their sessions with turns and feedback, and WeChat messages."""
 
-    sessions: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)  # each with its hand-off requests and replies
     wechat_messages: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,6 +146,11 @@ class Store:
             self.engine.dispose()
             raise StoreError(f"无法打开对话数据库：{e.orig}。请检查 UNIONBOT_DATABASE_URL。(Cannot open the store.)") from e
         self.purge()
+
+    @cached_property
+    def console(self) -> ConsoleStore:
+        """The officers' console's tables (accounts, audit log, reviews, hand-offs, kiosk keys)."""
+        return ConsoleStore(self)
 
     @property
     def dialect(self) -> str:
@@ -338,6 +349,7 @@ class Store:
                 old = select(ChatSession.id).where(ChatSession.updated_at < cutoff)
                 count = self._delete_sessions(db, old)
                 db.execute(delete(WechatMessageRow).where(WechatMessageRow.created_at < cutoff))
+                db.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at < now))
         finally:
             self._purge_lock.release()
         if count:
@@ -360,6 +372,8 @@ class Store:
                     "turns": [asdict(_turn(t)) for t in turns],
                     "feedback": [{"message_id": f.message_id, "rating": f.rating, "comment": f.comment,
                                   "created_at": f.created_at} for f in feedback],
+                    "handoffs": [ConsoleStore._handoff(db, h) for h in db.scalars(
+                        select(HandoffRow).where(HandoffRow.session_id == s.id).order_by(HandoffRow.created_at))],
                 })
             if openid:
                 out.wechat_messages = [asdict(_wechat(w)) for w in db.scalars(
@@ -393,6 +407,10 @@ class Store:
         """Delete sessions (a list of ids or a select of them that the deletions do not change) and all that
         hangs on them, explicitly rather than trusting every database's cascades."""
         turns = select(TurnRow.message_id).where(TurnRow.session_id.in_(ids))
+        handoffs = select(HandoffRow.id).where(HandoffRow.session_id.in_(ids))
+        db.execute(delete(HandoffReplyRow).where(HandoffReplyRow.handoff_id.in_(handoffs)))
+        db.execute(delete(HandoffRow).where(HandoffRow.session_id.in_(ids)))
+        db.execute(delete(ReviewRow).where(ReviewRow.message_id.in_(turns)))
         db.execute(delete(FeedbackRow).where(FeedbackRow.message_id.in_(turns)))
         db.execute(delete(TurnRow).where(TurnRow.session_id.in_(ids)))
         db.execute(delete(KioskSessionRow).where(KioskSessionRow.session_id.in_(ids)))

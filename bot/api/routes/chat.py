@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from bot.api.deps import AssistantDep, limit_chat
 from bot.api.schemas import ERRORS, ChatIn, ChatOut
+from bot.handoff import offer_handoff
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -41,7 +42,7 @@ def chat(request: Request, body: ChatIn, assistant: AssistantDep) -> ChatOut | S
     limit_chat(request, body.session_id)
     assistant.check_query(body.message)
     answer = assistant.ask(body.message, session_id=body.session_id, channel="chat")
-    out = ChatOut.from_answer(answer)
+    out = ChatOut.from_answer(answer, offer_handoff(f"{body.message}\n{answer.question}", answer.refused))
     if body.stream:
         return StreamingResponse(
             sse_events(out),

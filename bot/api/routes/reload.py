@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.deps import AdminDep
 from bot.api.errors import Conflict
 from bot.api.routes.feedback import AUTH
+from bot.api.switch import reload_index
 from bot.errors import BotError
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -21,8 +22,6 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 async def reload(_: AdminDep, request: Request) -> dict[str, Any]:
     """Load the index in the configured folder (after `unionbot index`) and switch to it atomically; requests in
     flight finish on the old index. Each API replica reloads separately."""
-    from bot.api.app import reload_index
-
     t0 = time.perf_counter()
     try:
         assistant = await run_in_threadpool(reload_index, request.app)

@@ -142,13 +142,15 @@
     row.dataset.id = msg.id;
     if (msg.refused) row.classList.add("refused");
     if (msg.error) row.classList.add("error");
+    if (msg.officer) row.classList.add("officer");
     const avatar = el("img", "avatar");
     avatar.src = msg.role === "user" ? "/assets/avatar-user.svg" : "/assets/avatar-bot.svg";
-    avatar.alt = msg.role === "user" ? "我" : "工会问答助手";
+    avatar.alt = msg.role === "user" ? "我" : msg.officer ? "工会干部" : "工会问答助手";
     row.appendChild(avatar);
     const body = el("div", "msg-body");
+    if (msg.officer) body.appendChild(el("p", "officer-name", "工会干部 " + UB.esc(msg.officer) + " 回复："));
     const bubble = el("div", "bubble");
-    if (msg.role === "user") {
+    if (msg.role === "user" || msg.officer) {
       bubble.textContent = msg.text;
     } else if (msg.pending && !msg.text) {
       bubble.innerHTML = '<span class="typing" role="status" aria-label="正在思考"><i></i><i></i><i></i></span>';
@@ -175,7 +177,8 @@
       }
       const sources = sourcesBlock(msg);
       if (sources) body.appendChild(sources);
-      if (!msg.error && !msg.welcome) body.appendChild(feedbackBlock(msg));
+      if (!msg.error && !msg.welcome && !msg.officer) body.appendChild(feedbackBlock(msg));
+      if (msg.offer_handoff && !msg.error) body.appendChild(handoffBlock(msg));
     }
     if (msg.welcome) {
       const starters = el("div", "starters");
@@ -241,6 +244,7 @@
     msg.citations = (data.citations || []).map(UB.normCitation);
     msg.refused = Boolean(data.refused);
     msg.next_steps = data.next_steps || null;
+    msg.offer_handoff = Boolean(data.offer_handoff);
     msg.message_id = data.message_id || data.id || msg.message_id || null;
     if (data.session_id) state.session_id = data.session_id;
   }
@@ -368,6 +372,102 @@
     }
   }
 
+  // ------------------------------------------------------------------ hand-off (转人工)
+
+  function handoffBlock(msg) {
+    const box = el("div", "handoff");
+    if (msg.handoff_id) {
+      box.appendChild(el("p", "handoff-sent", "已转给工会干部，回复会显示在这里。"));
+      box.setAttribute("role", "status");
+      return box;
+    }
+    const b = el("button", "handoff-button", "找工会干部（转人工）");
+    b.type = "button";
+    box.appendChild(el("span", "handoff-hint", msg.refused ? "需要人工帮忙吗？" : "事关切身权益，可以请工会干部帮您看看："));
+    box.appendChild(b);
+    return box;
+  }
+
+  function openHandoffForm(row, msg) {
+    const box = row.querySelector(".handoff");
+    if (!box || box.querySelector("form")) return;
+    const index = state.messages.indexOf(msg);
+    const asked = state.messages.slice(0, index).reverse().find((m) => m.role === "user");
+    const form = el(
+      "form",
+      "handoff-form",
+      '<label>您的问题<textarea name="question" rows="3" maxlength="1000" required></textarea></label>' +
+        '<label>联系方式（选填，电话或微信号）<input name="contact" maxlength="128" autocomplete="tel"></label>' +
+        '<p class="handoff-note">工会干部的回复会显示在本页面；留下联系方式，干部也可以直接联系您。</p>' +
+        '<div class="handoff-actions"><button type="submit" class="handoff-submit">提交</button><button type="button" class="handoff-cancel">取消</button></div>'
+    );
+    form.elements.question.value = asked ? asked.text : "";
+    box.appendChild(form);
+    form.scrollIntoView({ block: "nearest" });
+    form.elements.question.focus({ preventScroll: true });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const question = form.elements.question.value.trim();
+      if (!question || !state.session_id) return;
+      const submit = form.querySelector(".handoff-submit");
+      submit.disabled = true;
+      try {
+        const r = await UB.postJson("/api/handoff", {
+          session_id: state.session_id,
+          message_id: msg.message_id || null,
+          question,
+          contact: form.elements.contact.value.trim(),
+        });
+        msg.handoff_id = r.id;
+        save();
+        rerender(msg);
+        schedulePoll(true);
+      } catch (err) {
+        submit.disabled = false;
+        const old = form.querySelector("[role=alert]");
+        if (old) old.remove();
+        form.appendChild(UB.alertElement("p", "handoff-error", err.message || "提交失败，请稍后再试。"));
+      }
+    });
+    form.querySelector(".handoff-cancel").addEventListener("click", () => form.remove());
+  }
+
+  let pollTimer = null;
+  const POLL_MS = 15000;
+
+  /** Officers' replies to this conversation's requests join the transcript (once each). */
+  async function pollReplies() {
+    if (!state.session_id || !state.messages.some((m) => m.handoff_id)) return false;
+    let data;
+    try {
+      data = await UB.getJson("/api/handoff?session_id=" + encodeURIComponent(state.session_id));
+    } catch (e) {
+      return true;
+    }
+    let added = false;
+    let waiting = false;
+    for (const h of data.items || []) {
+      if (h.status !== "closed") waiting = true;
+      for (const r of h.replies || []) {
+        const id = "officer-" + r.id;
+        if (state.messages.some((m) => m.id === id)) continue;
+        const msg = { id, role: "bot", officer: r.author, text: r.text, ts: Math.round(r.created_at * 1000) };
+        state.messages.push(msg);
+        append(msg);
+        added = true;
+      }
+    }
+    if (added) save();
+    return waiting;
+  }
+
+  function schedulePoll(now) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(async () => {
+      if (await pollReplies()) schedulePoll(false);
+    }, now ? 0 : POLL_MS);
+  }
+
   // ------------------------------------------------------------------ events
 
   log.addEventListener("click", (e) => {
@@ -386,6 +486,11 @@
     const toggle = e.target.closest(".source-toggle");
     if (toggle) {
       toggleSource(row, toggle.dataset.n, false);
+      return;
+    }
+    if (e.target.closest(".handoff-button")) {
+      const msg = state.messages.find((m) => m.id === row.dataset.id);
+      if (msg) openHandoffForm(row, msg);
       return;
     }
     const fb = e.target.closest(".fb-button");
@@ -421,6 +526,7 @@
   newChat.addEventListener("click", () => {
     if (busy) return;
     state = { session_id: null, messages: [] };
+    clearTimeout(pollTimer);
     save();
     renderAll();
     input.focus();
@@ -432,6 +538,10 @@
   if (q) history.replaceState(null, "", location.pathname);
 
   renderAll();
+  schedulePoll(true);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) schedulePoll(true);
+  });
   document.body.dataset.ready = "true";
   if (q) ask(q.slice(0, 1000));
 })();
