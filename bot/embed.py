@@ -205,10 +205,10 @@ class OpenAIEmbedder(Embedder):
         batch_size: int = 32, retries: int = 3, roles: str = "auto", *, backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not base_url:
+        if not base_url.startswith(("http://", "https://")):
             raise BackendError(
-                "使用 openai 嵌入时请设置 UNIONBOT_EMBEDDING_BASE_URL，例如 http://10.0.0.5:8000/v1。"
-                " (Set UNIONBOT_EMBEDDING_BASE_URL for the openai embedder.)"
+                f"使用 openai 嵌入时请把 UNIONBOT_EMBEDDING_BASE_URL 设为 http(s) 地址，例如 http://10.0.0.5:8000/v1"
+                f"（现为 {_public(base_url) if base_url else '空'}）。 (Set UNIONBOT_EMBEDDING_BASE_URL to an http(s) URL.)"
             )
         self.url = _public(base_url.rstrip("/"))
         self.batch_size, self.retries, self.backoff, self._sleep = max(batch_size, 1), max(retries, 0), backoff, sleep

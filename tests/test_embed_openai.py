@@ -138,6 +138,8 @@ def test_model_from_the_endpoint_when_not_configured():
 def test_settings_reach_the_embedder():
     with pytest.raises(BackendError, match="UNIONBOT_EMBEDDING_BASE_URL"):
         make_embedder(Settings(_env_file=None, embedder="openai"))  # type: ignore[call-arg]
+    with pytest.raises(BackendError, match="现为 10.0.0.5:8000/v1"):
+        OpenAIEmbedder("10.0.0.5:8000/v1")
     s = Settings(_env_file=None, embedder="openai", embedding_api_key="sk-x", embedding_base_url=FAKE_URL)  # type: ignore[call-arg]
     assert "sk-x" not in repr(s) and "sk-x" not in str(s.model_dump())
 
