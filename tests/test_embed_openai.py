@@ -106,6 +106,13 @@ def test_connection_errors_are_retried_then_reported_in_chinese_and_english():
     assert "Cannot reach the embedding endpoint" in str(exc.value) and len(ep.requests) == 4
 
 
+def test_a_read_timeout_is_not_retried_and_says_what_to_change():
+    ep = FakeEndpoint(failures=[httpx.ReadTimeout("timed out")])
+    with pytest.raises(BackendError, match="UNIONBOT_EMBEDDING_TIMEOUT.*UNIONBOT_EMBED_BATCH_SIZE"):
+        remote(ep, timeout=5)
+    assert len(ep.requests) == 1  # a retry would queue the same batch behind the one still being computed
+
+
 def test_unreachable_real_port_fails_fast():
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     with pytest.raises(BackendError, match="无法连接嵌入服务"):
