@@ -158,7 +158,7 @@ class Assistant:
             return self._refuse("out_of_domain", resolved)
         legal = self.llm.rewrite(resolved) if self.llm else None  # the original stays in the fusion
         hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL), alternates=[legal] if legal else [])
-        if not has_evidence(resolved, hits, thresholds_for(self.settings.embedder), self.known_words):
+        if not has_evidence(resolved, hits, thresholds_for(self.embedder.calibration), self.known_words):
             return self._refuse("no_evidence", resolved)
         max_chars = self.settings.kiosk_answer_chars if short else self.settings.answer_chars
         top = hits[: self.settings.top_k]

