@@ -57,10 +57,14 @@ def _content(index_dir: Path) -> list[tuple[str, str]]:
 def test_killing_the_indexer_never_loses_the_index(tmp_path: Path) -> None:
     docs = write_tiny_corpus(tmp_path / "docs")
     expected = {}
-    for version in (1, 2):  # uninterrupted builds of both versions, for comparison
+    durations = []
+    for version in (1, 2):  # uninterrupted builds of both versions, for comparison (and for timing the kills)
         _write_version(docs, version)
+        t0 = time.monotonic()
         assert _index(docs, tmp_path / f"ref{version}").wait(120) == 0
+        durations.append(time.monotonic() - t0)
         expected[version] = _content(tmp_path / f"ref{version}")
+    run = min(durations)  # kills land anywhere in a run, start-up included, however loaded the machine is
     index_dir = tmp_path / "index"
     _write_version(docs, 1)
     assert _index(docs, index_dir).wait(120) == 0
@@ -71,7 +75,7 @@ def test_killing_the_indexer_never_loses_the_index(tmp_path: Path) -> None:
         previous = 2 if current == 1 else 1
         _write_version(docs, current)
         proc = _index(docs, index_dir)
-        time.sleep(rng.uniform(0.5, 2.2))
+        time.sleep(rng.uniform(0.05, 0.95) * run)
         if proc.poll() is None:
             killed_mid_build += 1
         proc.send_signal(signal.SIGKILL)
