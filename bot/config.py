@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     embedding_model: str = ""  # model name or local path for sentence-transformers
     embed_batch_size: int = 32
 
+    # Vector index (bot/vectors.py): exact search up to this many vectors, HNSW above (docs/performance.md).
+    faiss_approximate_above: int = 30_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+
     # Splitting (characters, not tokens: Chinese has no spaces).
     passage_min_chars: int = 150
     passage_max_chars: int = 450
