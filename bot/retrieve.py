@@ -216,7 +216,8 @@ class HybridRetriever(BaseRetriever):
     def similar(self, passage: Passage, k: int = 5) -> list[Hit]:
         """Passages of other documents closest to this one in embedding space (best window vs passage mean)."""
         vec = self.index.passage_vector(self.index.row_of[passage.id])
-        scores, wins = self.index.faiss_index.search(vec, min(self.index.faiss_index.ntotal, k * 40 + 40))
+        fi = self.index.faiss_index
+        scores, wins = vector_search(fi, vec, min(fi.ntotal, k * 40 + 40), self.settings.hnsw_ef_search)
         hits: list[Hit] = []
         seen_docs = {passage.doc_id}
         for score, w in zip(scores[0], wins[0]):

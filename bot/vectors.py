@@ -1,16 +1,22 @@
 """The FAISS vector indexes of an index folder: exact while small, HNSW above a measured size.
 
-Exact search (IndexFlatIP) reads every vector for every query; on this machine (2 cores) one query's p50
-passes a few ms between 20k and 50k vectors of 384 dimensions (docs/performance.md), so above
-`faiss_approximate_above` vectors the index is an IndexHNSWFlat (inner product = cosine on normalised
-vectors). Its vectors stay in a flat storage, so reconstruct() works as before and a metadata-filtered
+Exact search (IndexFlatIP) reads every vector for every query; on this shared 2-core machine one query's
+p50 (one thread, 384 dimensions) was 1.3-2.2 ms at 20k vectors and 3-6.5 ms at 30k (docs/performance.md), so
+above `faiss_approximate_above` = 20k vectors the index is an IndexHNSWFlat (inner product = cosine on
+normalised vectors). Its vectors stay in a flat storage, so reconstruct() works as before and a metadata-filtered
 search can still be exact: over at most `faiss_approximate_above` allowed vectors it is an exact scan of
 the storage restricted by an IDSelector; over more, an HNSW search restricted by the same selector.
 `write()` measures HNSW's recall@10 against exact search on stored vectors used as queries.
+
+A single query runs on one OpenMP thread: on this shared 2-core machine FAISS's default of two threads made
+one exact query over 20k vectors take 23 ms instead of 1.3 ms (threads waiting for a busy core).
+The setting is per calling thread (libgomp), so server threads do not affect each other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +89,26 @@ def recall_at_k(fi: Any, ef_search: int, k: int = RECALL_K, sample: int = RECALL
                           for t, f in zip(truth, found)]))
 
 
+@contextmanager
+def _threads_for(n_queries: int) -> Iterator[None]:
+    """One OpenMP thread in this thread while it searches for a single query (see the module doc)."""
+    before = faiss.omp_get_max_threads()
+    if n_queries != 1 or before == 1:
+        yield
+        return
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 def search(fi: Any, queries: np.ndarray, k: int, ef_search: int) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ids of the k nearest (HNSW looks at max(ef_search, k) candidates)."""
-    if is_approximate(fi):
-        return fi.search(queries, k, params=faiss.SearchParametersHNSW(efSearch=max(ef_search, k)))
-    return fi.search(queries, k)
+    with _threads_for(len(queries)):
+        if is_approximate(fi):
+            return fi.search(queries, k, params=faiss.SearchParametersHNSW(efSearch=max(ef_search, k)))
+        return fi.search(queries, k)
 
 
 def search_allowed(
@@ -104,6 +125,7 @@ def search_allowed(
         return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)
     bitmap = np.packbits(allowed.astype(bool), bitorder="little")
     selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
-    if not is_approximate(fi) or len(ids) <= exact_up_to:
-        return storage(fi).search(queries, len(ids), params=faiss.SearchParameters(sel=selector))
-    return fi.search(queries, k, params=faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef_search, k)))
+    with _threads_for(len(queries)):
+        if not is_approximate(fi) or len(ids) <= exact_up_to:
+            return storage(fi).search(queries, len(ids), params=faiss.SearchParameters(sel=selector))
+        return fi.search(queries, k, params=faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef_search, k)))

@@ -153,3 +153,14 @@ def test_unionbot_index_reports_the_hnsw_recall(settings: Settings):
     assert r.exit_code == 0, r.output
     assert "句窗向量：" in r.output and "近似检索 HNSW（M=32，efConstruction=" in r.output
     assert "recall@10 = 1.000（对照精确检索" in r.output and "问题向量：9 条，精确检索（Flat）" in r.output
+
+
+def test_a_single_query_searches_on_one_thread_and_restores_the_setting(monkeypatch: pytest.MonkeyPatch):
+    seen: list[int] = []
+    fi = vectors.build(_unit(200), {"kind": "flat"})
+    real = fi.search
+    monkeypatch.setattr(fi, "search", lambda *a, **k: seen.append(faiss.omp_get_max_threads()) or real(*a, **k))
+    before = faiss.omp_get_max_threads()
+    vectors.search(fi, _unit(1), 5, 64)
+    vectors.search(fi, _unit(3), 5, 64)
+    assert seen == [1, before] and faiss.omp_get_max_threads() == before
