@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -369,7 +370,7 @@ def main() -> None:
                                "m": args.m, "ef_construction": args.ef_construction, "ef_search": args.ef_search,
                                "exact_up_to": args.exact_up_to, "queries": len(queries), "runs": [],
                                "synthetic": bool(args.synthetic),
-                               "command": "python scripts/bench_scale.py " + " ".join(sys.argv[1:])}
+                               "command": "python scripts/bench_scale.py " + shlex.join(sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="unionbot-bench-") as tmp:
         work = Path(tmp)
         np.save(work / "queries.npy", queries)
@@ -421,6 +422,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 continue
             ys = [r["runs"][0][key] if key in r["runs"][0] else r[key] for r in rows]
             ax.plot([r["n"] for r in rows], ys, marker="o", label=NAMES[engine])
+        for v in results.get("variants", []):  # HNSW on the second data set
+            rows = sorted((r for r in v["runs"] if r["engine"] == "hnsw" and "error" not in r), key=lambda r: r["n"])
+            ys = [r["runs"][0][key] if key in r["runs"][0] else r[key] for r in rows]
+            ax.plot([r["n"] for r in rows], ys, marker="s", linestyle="none", color="tab:red",
+                    label=f"FAISS HNSW, second data set (σ = {v['noise']})")
         ax.set_xscale("log")
         if key != "recall_at_10":
             ax.set_yscale("log")
@@ -442,6 +448,106 @@ def _fmt(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _configured(run: dict[str, Any]) -> dict[str, Any]:
+    """The efSearch run with the settings' efSearch if it was measured, else the first one."""
+    ef = Settings().hnsw_ef_search
+    return next((x for x in run["runs"] if x["ef_search"] == ef), run["runs"][0])
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    """The conclusions: where exact search gets slow, and the targets at the largest size."""
+    s = Settings()
+    lines = ["## Summary", ""]
+    slow = next((t["n"] for t in results["threshold"] if t["p50_ms_1t"] > 2.0), None)
+    if slow is not None:
+        lines.append(f"- Exact search (one query, one thread) first passed 2 ms p50 at {slow:,} vectors in this run; "
+                     f"unionbot searches a FAISS file exactly up to `faiss_approximate_above` = {s.faiss_approximate_above:,} "
+                     "vectors and uses HNSW above. FAISS's default of two OpenMP threads was 10-40 times slower for one "
+                     "query on this busy machine (last table), so `bot/vectors.py` searches single queries on one thread.")
+    ok = [r for r in results["runs"] if "error" not in r]
+    hnsw = max((r for r in ok if r["engine"] == "hnsw"), key=lambda r: r["n"], default=None)
+    if hnsw is not None:
+        b = _configured(hnsw)
+        met = b["recall_at_10"] >= 0.95 and b["p50_ms"] <= 20
+        lines.append(f"- Targets at {hnsw['n']:,} vectors, FAISS HNSW (M = {results['m']}, efConstruction = "
+                     f"{results['ef_construction']}, efSearch = {b['ef_search']}): recall@10 {b['recall_at_10']:.3f} "
+                     f"(target ≥ 0.95), p50 {b['p50_ms']:.2f} ms (target ≤ 20 ms; {b['p50_ms_depth400']:.2f} ms at the "
+                     f"retriever's depth of 400), peak RSS {hnsw['peak_rss_mb']:,.0f} MB, build {hnsw['build_s'] / 60:.1f} min: "
+                     + ("both targets met." if met else "NOT met."))
+    flat = max((r for r in ok if r["engine"] == "flat"), key=lambda r: r["n"], default=None)
+    if flat is not None:
+        lines.append(f"- Exact search at {flat['n']:,} vectors: p50 {flat['runs'][0]['p50_ms']:.1f} ms, peak RSS "
+                     f"{flat['peak_rss_mb']:,.0f} MB.")
+    milvus = max((r for r in ok if r["engine"] == "milvus"), key=lambda r: r["n"], default=None)
+    if milvus is not None:
+        b = milvus["runs"][0]
+        lines.append(f"- milvus-lite (in-process gRPC server, per-segment FAISS HNSW) reached {milvus['n']:,} vectors: "
+                     f"build {milvus['build_s'] / 60:.1f} min, p50 {b['p50_ms']:.1f} ms, recall@10 {b['recall_at_10']:.3f}, "
+                     f"peak RSS {milvus['peak_rss_mb']:,.0f} MB.")
+    for v in results.get("variants", []):
+        h = max((r for r in v["runs"] if r["engine"] == "hnsw" and "error" not in r), key=lambda r: r["n"], default=None)
+        if h is None:
+            continue
+        good = [x for x in sorted(h["runs"], key=lambda x: x["ef_search"]) if x["recall_at_10"] >= 0.95]
+        first = _configured(h)
+        lines.append(f"- On the second data set (noise σ = {v['noise']}, below) at {h['n']:,} vectors, FAISS HNSW with the "
+                     f"same parameters: recall@10 {first['recall_at_10']:.3f} at efSearch {first['ef_search']}, p50 "
+                     f"{first['p50_ms']:.2f} ms; " + (f"recall ≥ 0.95 from efSearch {good[0]['ef_search']} "
+                     f"(p50 {good[0]['p50_ms']:.2f} ms)." if good else "recall < 0.95 at every efSearch tried."))
+    failed = [r for r in results["runs"] if "error" in r]
+    lines += [f"- {NAMES[r['engine']]} at {r['n']:,} vectors: {r['error']}." for r in failed]
+    return lines + [""]
+
+
+def _tables(results: dict[str, Any], h: str) -> list[str]:
+    """The results, efSearch and filtered-search tables of one run."""
+    order = sorted(results["runs"], key=lambda r: (r["n"], list(NAMES).index(r["engine"])))
+    ef, default = results["ef_search"][0], Settings().hnsw_ef_search
+    lines = [
+        f"HNSW: M = {results['m']}, efConstruction = {results['ef_construction']}, efSearch = {ef}"
+        + (f" (the default is now {default}: see the efSearch table). " if ef != default else ". ") +
+        f"p50 @400: the depth the retriever really asks for (50 candidates × 8 entries; efSearch is raised to 400), "
+        f"{DEEP_QUERIES} queries.",
+        "",
+        "| engine | vectors | build (s) | p50 (ms) | p95 (ms) | p50 @400 (ms) | recall@10 | peak RSS (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in order:
+        if "error" in r:
+            lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | – | – | – | – | – | {r['error']} |")
+            continue
+        b = r["runs"][0]
+        lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | {_fmt(r['build_s'])} | {_fmt(b['p50_ms'], 2)} | "
+                     f"{_fmt(b['p95_ms'], 2)} | {_fmt(b['p50_ms_depth400'], 2)} | {b['recall_at_10']:.3f} | "
+                     f"{_fmt(r['peak_rss_mb'], 0)} |")
+    lines += ["", f"{h} efSearch", "",
+              "| engine | vectors | efSearch | p50 (ms) | p95 (ms) | recall@10 |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in order:
+        if "error" in r or r["engine"] == "flat":
+            continue
+        for run in sorted(r["runs"], key=lambda x: x["ef_search"]):
+            lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | {run['ef_search']} | {_fmt(run['p50_ms'], 2)} | "
+                         f"{_fmt(run['p95_ms'], 2)} | {run['recall_at_10']:.3f} |")
+    filtered = [(r["n"], f) for r in order if r.get("filtered") for f in r["filtered"]]
+    if filtered:
+        default = Settings().faiss_approximate_above
+        note = "" if results["exact_up_to"] == default else (
+            f" (this run used {results['exact_up_to']:,}; the default is now {default:,}, which picks the same path "
+            "for every row below)" if all((f["allowed"] <= default) == (f["path"] == "exact scan") for _, f in filtered)
+            else f" (this run used {results['exact_up_to']:,}; the default is now {default:,})")
+        lines += ["", f"{h} Filtered search (FAISS HNSW index)", "",
+                  f"`bot/vectors.search_allowed` as the retriever calls it, with a random filter (worst case for a "
+                  f"graph: allowed ids scattered): up to {results['exact_up_to']:,} allowed vectors{note} an exact scan "
+                  "of the flat storage restricted by an IDSelector (every allowed vector scored), above it an HNSW search "
+                  "restricted by the same selector. Top 10 at the table's efSearch (the retriever asks for 400 entries, so "
+                  "searches deeper); recall against the exact top 10 of the allowed vectors, 50 queries.",
+                  "", "| vectors | allowed | path | p50 (ms) | p95 (ms) | recall@10 |", "| ---: | ---: | --- | ---: | ---: | ---: |"]
+        for n, f in filtered:
+            lines.append(f"| {n:,} | {f['allowed']:,} ({f['share']:.0%}) | {f['path']} | {_fmt(f['p50_ms'], 2)} | "
+                         f"{_fmt(f['p95_ms'], 2)} | {f['recall_at_10']:.3f} |")
+    return lines + [""]
+
+
 def report(results: dict[str, Any], plot_path: Path) -> str:
     m = results["machine"]
     lines = [
@@ -456,13 +562,15 @@ def report(results: dict[str, Any], plot_path: Path) -> str:
         f"- Shared with other sessions: load average {m['load_before'][0]:.1f} before the run and "
         f"{m['load_after'][0]:.1f} after it (2 cores), so latencies are those of a busy machine.",
         "",
+        *summary(results),
         "## How to reproduce",
         "",
         "```",
         results["command"].rstrip(),
         "```",
         "",
-        f"It took {results['seconds'] / 60:.0f} minutes.",
+        f"It took {results['seconds'] / 60:.0f} minutes. The raw numbers are in `performance.json` beside this "
+        "file; `python scripts/bench_scale.py --from-results docs/performance.json` writes this page and the plot again.",
         "",
         "## Data",
         "",
@@ -473,8 +581,9 @@ def report(results: dict[str, Any], plot_path: Path) -> str:
         f"- A size above the base is the base plus perturbed copies of it: gaussian noise σ = {results['noise']} per "
         f"dimension, renormalised (a copy's cosine to its original ≈ 0.96, about the median nearest-neighbour "
         f"cosine of the real vectors). Isotropic noise makes the data harder for HNSW than real text embeddings.",
-        "- One vector per passage here: the app stores about 2.8 sentence windows per passage and a vector "
-        "per lay question, so 1M vectors is about 350k passages of today's layout.",
+        *[f"- {note}" for note in results.get("notes", [])],
+        "- Vectors, not passages: the app's `vectors.faiss` holds about 2.8 sentence windows per passage (1M "
+        "vectors ≈ 350k passages) and `questions.faiss`, a separate index of the same kind, one vector per lay question.",
         "- Each engine and size runs in its own process; peak memory is that process's peak RSS (VmHWM: Python, "
         "libraries and index; data is read in 50k-row chunks; `ru_maxrss` would include the driver's peak, which "
         "Linux carries across fork and exec). Latency: one query at a time, top 10, after 5 warm-ups; "
@@ -482,40 +591,13 @@ def report(results: dict[str, Any], plot_path: Path) -> str:
         "",
         "## Results",
         "",
-        f"HNSW: M = {results['m']}, efConstruction = {results['ef_construction']}, "
-        f"efSearch = {results['ef_search'][0]} (the settings' defaults). "
-        f"p50 @400: the depth the retriever really asks for (50 candidates × 8 entries; efSearch is raised to 400), {DEEP_QUERIES} queries.",
+        *_tables(results, "###"),
+        f"![cost curves]({plot_path.name})",
         "",
-        "| engine | vectors | build (s) | p50 (ms) | p95 (ms) | p50 @400 (ms) | recall@10 | peak RSS (MB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in sorted(results["runs"], key=lambda r: (r["n"], list(NAMES).index(r["engine"]))):
-        if "error" in r:
-            lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | – | – | – | – | – | {r['error']} |")
-            continue
-        b = r["runs"][0]
-        lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | {_fmt(r['build_s'])} | {_fmt(b['p50_ms'], 2)} | "
-                     f"{_fmt(b['p95_ms'], 2)} | {_fmt(b['p50_ms_depth400'], 2)} | {b['recall_at_10']:.3f} | "
-                     f"{_fmt(r['peak_rss_mb'], 0)} |")
-    lines += ["", f"![cost curves]({plot_path.name})", "", "### efSearch", "",
-              "| engine | vectors | efSearch | p50 (ms) | p95 (ms) | recall@10 |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for r in sorted(results["runs"], key=lambda r: (r["n"], list(NAMES).index(r["engine"]))):
-        if "error" in r or r["engine"] == "flat":
-            continue
-        for run in sorted(r["runs"], key=lambda x: x["ef_search"]):
-            lines.append(f"| {NAMES[r['engine']]} | {r['n']:,} | {run['ef_search']} | {_fmt(run['p50_ms'], 2)} | "
-                         f"{_fmt(run['p95_ms'], 2)} | {run['recall_at_10']:.3f} |")
-    filtered = [(r["n"], f) for r in results["runs"] if r.get("filtered") for f in r["filtered"]]
-    if filtered:
-        lines += ["", "### Filtered search (FAISS HNSW index)", "",
-                  f"`bot/vectors.search_allowed` as the retriever calls it, with a random filter (worst case for a "
-                  f"graph: allowed ids scattered): up to {results['exact_up_to']:,} allowed vectors an exact scan of "
-                  "the flat storage restricted by an IDSelector (every allowed vector scored), above it an HNSW search "
-                  "restricted by the same selector. Recall against the exact top 10 of the allowed vectors, 50 queries.",
-                  "", "| vectors | allowed | path | p50 (ms) | p95 (ms) | recall@10 |", "| ---: | ---: | --- | ---: | ---: | ---: |"]
-        for n, f in filtered:
-            lines.append(f"| {n:,} | {f['allowed']:,} ({f['share']:.0%}) | {f['path']} | {_fmt(f['p50_ms'], 2)} | "
-                         f"{_fmt(f['p95_ms'], 2)} | {f['recall_at_10']:.3f} |")
+    for v in results.get("variants", []):
+        lines += [f"## Second data set: noise σ = {v['noise']}", "", v.get("why", ""), "", "```",
+                  v["command"].rstrip(), "```", "", *_tables(v, "###")]
     lines += ["", "### Exact search around the threshold", "",
               "p50 / p95 of one IndexFlatIP query (top 10) with 1 and 2 OpenMP threads:", "",
               "| vectors | p50 1 thread | p95 1 thread | p50 2 threads | p95 2 threads |", "| ---: | ---: | ---: | ---: | ---: |"]
