@@ -469,7 +469,7 @@ def summary(results: dict[str, Any]) -> list[str]:
     if hnsw is not None:
         b = _configured(hnsw)
         met = b["recall_at_10"] >= 0.95 and b["p50_ms"] <= 20
-        lines.append(f"- Targets at {hnsw['n']:,} vectors, FAISS HNSW (M = {results['m']}, efConstruction = "
+        lines.append(f"- Targets at {hnsw['n']:,} vectors (noise σ = {results['noise']}), FAISS HNSW (M = {results['m']}, efConstruction = "
                      f"{results['ef_construction']}, efSearch = {b['ef_search']}): recall@10 {b['recall_at_10']:.3f} "
                      f"(target ≥ 0.95), p50 {b['p50_ms']:.2f} ms (target ≤ 20 ms; {b['p50_ms_depth400']:.2f} ms at the "
                      f"retriever's depth of 400), peak RSS {hnsw['peak_rss_mb']:,.0f} MB, build {hnsw['build_s'] / 60:.1f} min: "
@@ -496,6 +496,7 @@ def summary(results: dict[str, Any]) -> list[str]:
                      f"(p50 {good[0]['p50_ms']:.2f} ms)." if good else "recall < 0.95 at every efSearch tried."))
     failed = [r for r in results["runs"] if "error" in r]
     lines += [f"- {NAMES[r['engine']]} at {r['n']:,} vectors: {r['error']}." for r in failed]
+    lines += [f"- {check}" for check in results.get("checks", [])]
     return lines + [""]
 
 
@@ -570,7 +571,8 @@ def report(results: dict[str, Any], plot_path: Path) -> str:
         "```",
         "",
         f"It took {results['seconds'] / 60:.0f} minutes. The raw numbers are in `performance.json` beside this "
-        "file; `python scripts/bench_scale.py --from-results docs/performance.json` writes this page and the plot again.",
+        "file; `python scripts/bench_scale.py --from-results docs/performance.json` writes this page and the plot again "
+        "(a second data set is a run of its own, kept under `variants` in that file).",
         "",
         "## Data",
         "",
