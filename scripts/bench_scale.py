@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,7 @@ def write_dataset(base: np.ndarray, n: int, noise: float, path: Path, seed: int 
             f.write((x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32).tobytes())
 
 
-def read_chunks(path: Path, dim: int) -> Any:
+def read_chunks(path: Path, dim: int) -> Iterator[tuple[int, np.ndarray]]:
     """The rows of a dataset file, CHUNK at a time."""
     row_bytes = dim * 4
     n = path.stat().st_size // row_bytes
@@ -300,10 +302,8 @@ def machine() -> dict[str, Any]:
     versions = {}
     for pkg in ("faiss-cpu", "numpy", "pymilvus", "milvus-lite"):
         try:
-            from importlib.metadata import version
-
             versions[pkg] = version(pkg)
-        except Exception:  # noqa: BLE001 - not installed: reported as such
+        except PackageNotFoundError:
             versions[pkg] = "not installed"
     return {"cpu": model, "cores": os.cpu_count(), "ram_gib": round(int(mem) / 2**20, 1),
             "simd": [f for f in ("avx2", "avx512f", "fma") if f in flags], "python": platform.python_version(),
