@@ -103,7 +103,7 @@ def _more_documents(docs: Path) -> None:
 def _forced_hnsw(settings: Settings, tmp_path: Path) -> Settings:
     """The same documents indexed into another folder with HNSW for both FAISS files."""
     return _settings(settings, index_dir=tmp_path / "hnsw-index", faiss_approximate_above=0, hnsw_m=8,
-                     hnsw_ef_construction=40, hnsw_ef_search=16)
+                     hnsw_ef_construction=40, hnsw_ef_search=64)
 
 
 def test_small_index_forced_to_hnsw_retrieves_what_exact_search_does(settings: Settings, tmp_path: Path):
