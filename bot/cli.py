@@ -67,6 +67,10 @@ def index(documents_dir: Path | None, index_dir: Path | None, rebuild: bool, que
             f"变更 {len(r.changed_files)}，删除 {len(r.removed_files)}；跳过 {len(r.errors)} 个问题；"
             f"用时 {r.seconds:.1f} 秒。索引位置：{settings.index_dir}"
         )
+    for name, label in (("windows", "句窗向量"), ("questions", "问题向量")):
+        if name in r.vector_index:
+            click.echo(f"{label}：{_vector_index_text(r.vector_index[name])}")
+
     if reload_url:
         _reload(reload_url, settings)
 
@@ -86,6 +90,14 @@ def _reload(url: str, settings: Settings) -> None:
         message = r.json().get("message", r.text) if r.headers.get("content-type", "").startswith("application/json") else r.text
         raise click.ClickException(f"服务没有切换到新索引（{r.status_code}）：{message}")
     click.echo(f"服务 {url} 已切换到新索引（加载用时 {r.json()['seconds']} 秒）。")
+
+
+def _vector_index_text(v: dict[str, Any]) -> str:
+    """One line about a FAISS index of the build: exact, or HNSW with its parameters and measured recall."""
+    if v["kind"] == "flat":
+        return f"{v['vectors']} 条，精确检索（Flat）"
+    return (f"{v['vectors']} 条，近似检索 HNSW（M={v['m']}，efConstruction={v['ef_construction']}，"
+            f"efSearch={v['ef_search']}），recall@10 = {v['recall_at_10']:.3f}（对照精确检索，{v['recall_queries']} 个已存向量作查询）")
 
 
 def _question_writer(settings: Settings):  # type: ignore[no-untyped-def]

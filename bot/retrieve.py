@@ -20,6 +20,8 @@ from bot.fuse import rrf
 from bot.index import Index
 from bot.questions import article_rows, law_key
 from bot.types import Filters, Hit, Passage
+from bot.vectors import search as vector_search
+from bot.vectors import search_allowed
 from bot.zh import bm25_tokens, data_lines, expand
 
 logger = logging.getLogger(__name__)
@@ -88,15 +90,22 @@ class HybridRetriever(BaseRetriever):
             best = np.where(first > -1.0, np.maximum(best, scored), best)
         return _top(best, n, mask, floor=-1.0), best
 
-    def _search_entries(self, fi: Any, qv: np.ndarray, n: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        depth = fi.ntotal if mask is not None else min(fi.ntotal, n * WINDOW_DEPTH)
-        scores, entries = fi.search(qv, depth)
+    def _search_entries(
+        self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and ids of the top entries, best first: with a passage mask, the entries of allowed passages
+        (every one of them while few, bot/vectors.search_allowed)."""
+        depth, s = min(fi.ntotal, n * WINDOW_DEPTH), self.settings
+        if mask is None:
+            scores, entries = vector_search(fi, qv, depth, s.hnsw_ef_search)
+        else:
+            scores, entries = search_allowed(fi, qv, depth, mask[entry_rows], s.hnsw_ef_search, s.faiss_approximate_above)
         valid = entries[0] >= 0
         return scores[0][valid], entries[0][valid]
 
     def _best_entries(self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
         """Best cosine per passage over the top entries of one FAISS index (-1 where none was reached)."""
-        scores, entries = self._search_entries(fi, qv, n, mask)
+        scores, entries = self._search_entries(fi, entry_rows, qv, n, mask)
         best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
         np.maximum.at(best, entry_rows[entries], scores)
         return best
@@ -105,7 +114,7 @@ class HybridRetriever(BaseRetriever):
         self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Best and second-best cosine per passage over the top entries (-1 where none was reached)."""
-        scores, entries = self._search_entries(fi, qv, n, mask)
+        scores, entries = self._search_entries(fi, entry_rows, qv, n, mask)
         first = np.full(len(self.index.passages), -1.0, dtype=np.float32)
         second = first.copy()
         for score, row in zip(scores, entry_rows[entries]):  # FAISS returns entries best first
@@ -207,7 +216,8 @@ class HybridRetriever(BaseRetriever):
     def similar(self, passage: Passage, k: int = 5) -> list[Hit]:
         """Passages of other documents closest to this one in embedding space (best window vs passage mean)."""
         vec = self.index.passage_vector(self.index.row_of[passage.id])
-        scores, wins = self.index.faiss_index.search(vec, min(self.index.faiss_index.ntotal, k * 40 + 40))
+        fi = self.index.faiss_index
+        scores, wins = vector_search(fi, vec, min(fi.ntotal, k * 40 + 40), self.settings.hnsw_ef_search)
         hits: list[Hit] = []
         seen_docs = {passage.doc_id}
         for score, w in zip(scores[0], wins[0]):
