@@ -88,6 +88,7 @@ class Index:
     row_of: dict[str, int] = field(default_factory=dict)
     has_questions: np.ndarray = field(init=False)  # per passage row: lay questions attached
     rows_of_doc: dict[str, list[int]] = field(default_factory=dict)
+    store: Any = None  # bot/backends.EntryStore that searches the entries: FaissStore over the files above by default
 
     def __post_init__(self) -> None:
         self.has_questions = np.zeros(len(self.passages), dtype=bool)
@@ -95,6 +96,10 @@ class Index:
         self.row_of = {p.id: i for i, p in enumerate(self.passages)}
         for i, p in enumerate(self.passages):
             self.rows_of_doc.setdefault(p.doc_id, []).append(i)
+        if self.store is None:
+            from bot.backends import FaissStore
+
+            self.store = FaissStore(self)
 
     def vectors(self) -> np.ndarray:
         """All window vectors, aligned with window_rows."""
@@ -103,14 +108,12 @@ class Index:
 
     def passage_vector(self, row: int) -> np.ndarray:
         """(1, dim) normalised mean of a passage's window vectors."""
-        vecs = np.vstack([self.faiss_index.reconstruct(int(w)) for w in np.flatnonzero(self.window_rows == row)])
-        mean = vecs.mean(axis=0, keepdims=True)
-        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return self.store.passage_vector(row)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, Any]:
         return {
             "passages": len(self.passages),
-            "vectors": int(self.faiss_index.ntotal),
+            "vectors": self.store.count(),
             "lay_questions": len(self.questions),
             "documents": len(self.rows_of_doc),
             "files": len(self.manifest.get("files", {})),
