@@ -60,7 +60,11 @@ class EntryStore(Protocol):
         ...
 
     def bm25(self, queries: Sequence[str], depth: int, scope: Scope) -> list[Bm25Result]:
-        """BM25 of passages and lay questions for each query (at least the `depth` best entries)."""
+        """BM25 of passages and lay questions for each query (the `depth` best entries or more)."""
+        ...
+
+    def matching(self, query: str, scope: Scope) -> np.ndarray:
+        """BM25 score of every passage's own text (not its lay questions): positive where a query term occurs."""
         ...
 
     def near(self, vec: np.ndarray, depth: int) -> Entries:
@@ -107,6 +111,9 @@ class FaissStore:
             scores = self.entry_scores(query)
             out.append(Bm25Result(scores[:n], Entries(scores[n:], self.index.question_rows)))
         return out
+
+    def matching(self, query: str, scope: Scope) -> np.ndarray:
+        return self.entry_scores(query)[: len(self.index.passages)]
 
     def entry_scores(self, query: str) -> np.ndarray:
         """BM25 score of every entry: passages first, then lay questions (zeros when the query has no token)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     prompts_dir: Path = PROMPTS_DIR
     state_db: Path | None = None  # SQLite conversation store; default: beside the index
     database_url: SecretStr | None = None  # e.g. postgresql+psycopg://user:pass@host/unionbot; overrides state_db
+
+    # Where the retrieval entries are searched: FAISS and BM25 files in index_dir, or Milvus (README, "Milvus").
+    # The passages themselves stay in index_dir either way (the API and facets read them from memory).
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # a path ending in .db: embedded milvus-lite; http://host:19530: a Milvus server; "": beside the index
+    milvus_token: SecretStr | None = None  # "user:password" or an API key of a Milvus server
+    milvus_collection: str = "unionbot"  # prefix of the collections: <prefix>_entries and <prefix>_windows
+    # BM25 inside Milvus: "jieba" lets Milvus's jieba analyzer tokenize the text; "tokens" indexes our own tokens
+    # (bot/zh.bm25_tokens: jieba with our dictionary plus character bigrams), space-separated.
+    milvus_bm25: Literal["jieba", "tokens"] = "tokens"
+    # "python": Milvus serves candidate lists and bot/retrieve.py scores and fuses them (the FAISS figures);
+    # "rrf" / "weighted": Milvus's own hybrid_search with RRFRanker / WeightedRanker ranks the passages.
+    milvus_fusion: Literal["python", "rrf", "weighted"] = "python"
+    # Entries one Milvus search returns at most (the retriever asks for candidates x 8): milvus-lite materialises
+    # every hit in Python, so fewer is faster; measured on dev/dev2 in README, "Milvus".
+    milvus_limit: int = 50
 
     # Embedding.
     embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | fake
@@ -96,6 +112,11 @@ class Settings(BaseSettings):
         if self.state_db is not None:
             return self.state_db
         return self.index_dir.parent / f"{self.index_dir.name}.sqlite3"
+
+    @property
+    def milvus_address(self) -> str:
+        """milvus_uri, or a milvus-lite file beside the index (never inside the swapped index/)."""
+        return self.milvus_uri or str(self.index_dir.parent / f"{self.index_dir.name}.milvus.db")
 
     @property
     def store_url(self) -> str:

@@ -141,6 +141,8 @@ class HybridRetriever(BaseRetriever):
         s = self.settings
         expanded = expand(query) if s.expand_query else query
         scope = self.scope(filters)
+        if s.vector_store == "milvus" and s.milvus_fusion != "python":
+            return self._native(query, expanded, k, scope)
         mask = scope.mask
         n = max(s.candidates, k)
         d_rows, d_scores = self.dense(query, n, scope)
@@ -160,6 +162,17 @@ class HybridRetriever(BaseRetriever):
                 dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
             for r in best
         ]
+
+    def _native(self, query: str, expanded: str, k: int, scope: Scope) -> list[Hit]:
+        """Milvus's own hybrid search and ranker (settings.milvus_fusion) instead of the scoring and fusion above
+        (an LLM's rewrite is not used); for comparison, README "Milvus"."""
+        found = self.index.store.hybrid(self.query_vector(query), expanded, max(self.settings.candidates, k), scope,
+                                        self.settings.milvus_fusion, self.settings)
+        score = {int(r): float(x) for r, x in zip(found.rows, found.scores)}
+        rows = self._later_law_first(list(score), scope.mask)[:k]
+        for i in range(len(rows) - 1, -1, -1):  # a moved-up article takes the score of the one it precedes
+            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
+        return [Hit(passage=self.index.passages[r], score=score[r]) for r in rows]
 
     def _later_law_first(self, rows: list[int], mask: np.ndarray | None) -> list[int]:
         """Rows with the article that replaced an outdated one (bot/data/superseded.tsv) placed right before it,
@@ -192,7 +205,7 @@ class HybridRetriever(BaseRetriever):
     def matching(self, query: str, filters: Filters = Filters()) -> list[Passage]:
         """Passages whose own text contains at least one query term (after expansion) and that pass the filters."""
         scope = self.scope(filters)
-        scores = self.index.store.bm25([expand(query)], len(self.index.passages), scope)[0].passages
+        scores = self.index.store.matching(expand(query), scope)
         mask = scope.mask
         return [p for i, p in enumerate(self.index.passages) if scores[i] > 0 and (mask is None or mask[i])]
 
