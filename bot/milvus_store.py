@@ -37,6 +37,7 @@ from bot.zh import bm25_tokens, data_lines, in_region
 logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 16384  # Milvus's largest topK and query page
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, so that both stores rank alike
 WINDOW_FACTOR = 4  # entries fetched per passage wanted by the native hybrid search (passages have several entries)
 VARCHAR = 65535
 PUNCTUATION = list("，。！？；：、“”‘’（）《》〈〉【】「」『』…—·～,.!?;:()[]{}<>\"'`~-_/\\|@#$%^&*+=")
@@ -153,9 +154,9 @@ def _create(client: Any, target: Target, dim: int) -> None:
     for name, with_text in ((target.entries, True), (target.windows, False)):
         params = client.prepare_index_params()
         params.add_index(field_name="dense", index_type="FLAT", metric_type="IP")  # exact, as FAISS IndexFlatIP
-        if with_text:  # bm25s's parameters, so that the two stores score alike
+        if with_text:
             params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                             params={"bm25_k1": 1.5, "bm25_b": 0.75})
+                             params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         client.create_collection(name, schema=_schema(client, target, dim, with_text), index_params=params)
 
 
@@ -395,19 +396,24 @@ class MilvusStore:
                 out[i] = list(hits)
         return out
 
+    @staticmethod
+    def _bm25_score(distance: float) -> float:
+        """bm25s's score: milvus-lite reports BM25 as a negative distance, a Milvus server as the positive score,
+        and both count the (k1 + 1) factor that bm25s's Lucene variant leaves out."""
+        return abs(distance) / (BM25_K1 + 1)
+
     def bm25(self, queries: Sequence[str], depth: int, scope: Scope) -> list[Bm25Result]:
         n = len(self.passages)
         if self._empty(scope):
             return [Bm25Result(np.zeros(n, dtype=np.float32), Entries.none()) for _ in queries]
         out = []
         for hits in self._bm25(queries, min(depth, self.limit), self._expr(scope.filters)):
-            # milvus-lite reports BM25 as a negative distance, a Milvus server as the positive score
             passages = [h for h in hits if h["entity"]["kind"] == "passage"]
             qs = [h for h in hits if h["entity"]["kind"] == "question"]
-            p = self._entries(passages, abs)
+            p = self._entries(passages, self._bm25_score)
             scores = np.zeros(n, dtype=np.float32)
             scores[p.rows] = p.scores
-            out.append(Bm25Result(scores, self._entries(qs, abs)))
+            out.append(Bm25Result(scores, self._entries(qs, self._bm25_score)))
         return out
 
     def matching(self, query: str, scope: Scope) -> np.ndarray:
@@ -415,7 +421,7 @@ class MilvusStore:
         if self._empty(scope):
             return scores
         hits = self._bm25([query], min(len(self.passages), MAX_LIMIT), _and('kind == "passage"', self._expr(scope.filters)))[0]
-        found = self._entries(hits, abs)
+        found = self._entries(hits, self._bm25_score)
         scores[found.rows] = found.scores
         return scores
 

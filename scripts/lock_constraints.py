@@ -1,6 +1,6 @@
 """Write constraints.txt: the exact versions installed here of everything unionbot and its extras need.
 
-Run after `pip install -e '.[dev,st,llm-server]'` (with torch==2.13.0 first) on a machine where the tests
+Run after `pip install -e '.[dev,st,llm-server,milvus]'` (with torch==2.13.0 first) on a machine where the tests
 pass; `.ci/run` and the README install with `-c constraints.txt`, so a fresh machine gets what was tested.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-EXTRAS = ("dev", "st", "llm-server", "scale")
+EXTRAS = ("dev", "st", "llm-server", "scale", "milvus")
 
 
 def closure(root: str, extras: tuple[str, ...]) -> dict[str, str]:
