@@ -290,7 +290,8 @@ def _sync_milvus(
     """Write the entries into Milvus: those of changed and removed files, or all of them (bot/milvus_store.sync)."""
     from bot import milvus_store
 
-    files = report.changed_files if incremental else None
+    target = _milvus_target(settings)
+    files = report.changed_files if incremental and not milvus_store.rewrites_entries(target) else None
     cache = _vector_cache(settings.index_dir, settings, files) if reuse else {}
 
     def embed(todos: list[tuple[list[str], list[str], bool]]) -> list[np.ndarray]:
@@ -299,7 +300,7 @@ def _sync_milvus(
     marker = _milvus_syncing(settings)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
-    milvus_store.sync(_milvus_target(settings), embedder.dim, passages, questions, report.changed_files,
+    milvus_store.sync(target, embedder.dim, passages, questions, report.changed_files,
                       report.removed_files, not incremental, embed)
 
 
