@@ -51,7 +51,7 @@ class Assistant:
         from bot.index import load_index
 
         embedder = make_embedder(settings)
-        return cls(settings, load_index(settings.index_dir, embedder), embedder, store)
+        return cls(settings, load_index(settings.index_dir, embedder, settings), embedder, store)
 
     @cached_property
     def known_words(self) -> KnownWords:

@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     # Reading documents: larger files are reported and skipped, never read (bot/load.py).
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
+    # Where the retrieval entries are searched: FAISS and BM25 files in index_dir, or Milvus (README, "Milvus").
+    # The passages themselves stay in index_dir either way (the API and facets read them from memory).
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # a path ending in .db: embedded milvus-lite; http://host:19530: a Milvus server; "": beside the index
+    milvus_token: SecretStr | None = None  # "user:password" or an API key of a Milvus server
+    milvus_collection: str = "unionbot"  # prefix of the collections: <prefix>_entries and <prefix>_windows
+    # BM25 inside Milvus: "jieba" lets Milvus's jieba analyzer tokenize the text; "tokens" indexes our own tokens
+    # (bot/zh.bm25_tokens: jieba with our dictionary plus character bigrams), space-separated.
+    milvus_bm25: Literal["jieba", "tokens"] = "tokens"
+    # "python": Milvus serves candidate lists and bot/retrieve.py scores and fuses them (the FAISS figures);
+    # "rrf" / "weighted": Milvus's own hybrid_search with RRFRanker / WeightedRanker ranks the passages.
+    milvus_fusion: Literal["python", "rrf", "weighted"] = "python"
+    # Entries one Milvus search returns at most (the retriever asks for candidates x 8): milvus-lite materialises
+    # every hit in Python, so fewer is faster; measured on dev/dev2 in README, "Milvus".
+    milvus_limit: int = 50
 
     # Embedding.
     embedder: str = "e5-small-q4"  # registry key: e5-small-q4 | sentence-transformers | openai | fake
@@ -148,6 +163,11 @@ class Settings(BaseSettings):
         if self.state_db is not None:
             return self.state_db
         return self.index_dir.parent / f"{self.index_dir.name}.sqlite3"
+
+    @property
+    def milvus_address(self) -> str:
+        """milvus_uri, or a milvus-lite file beside the index (never inside the swapped index/)."""
+        return self.milvus_uri or str(self.index_dir.parent / f"{self.index_dir.name}.milvus.db")
 
     @property
     def store_url(self) -> str:

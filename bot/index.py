@@ -10,6 +10,9 @@ index/
   questions.jsonl  lay questions attached to passages (bot/questions.py): text, passage row, source
   questions.faiss  one vector per lay question (query role: question against question)
 
+With settings.vector_store = "milvus" the vectors and BM25 live in Milvus instead (bot/milvus_store.py) and the
+folder keeps the manifest, passages.jsonl and questions.jsonl.
+
 A build writes a new folder beside the old one and swaps it in by rename, so an interrupted build never
 leaves a broken index. Vectors are reused for every window whose embedded text is unchanged.
 """
@@ -32,7 +35,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.embed import Embedder, describe, make_embedder
-from bot.errors import IndexMismatch, IndexNotFound
+from bot.errors import BotError, IndexMismatch, IndexNotFound
 from bot.load import LoadReport, load_documents
 from bot.metadata import META_SUFFIX, apply_meta, meta_path, read_meta
 from bot.questions import LayQuestion, attach_curated, attach_sidecar, curated_hash, read_sidecar, sidecar_path
@@ -92,6 +95,7 @@ class Index:
     row_of: dict[str, int] = field(default_factory=dict)
     has_questions: np.ndarray = field(init=False)  # per passage row: lay questions attached
     rows_of_doc: dict[str, list[int]] = field(default_factory=dict)
+    store: Any = None  # bot/backends.EntryStore that searches the entries: FaissStore over the files above by default
 
     def __post_init__(self) -> None:
         self.has_questions = np.zeros(len(self.passages), dtype=bool)
@@ -99,6 +103,10 @@ class Index:
         self.row_of = {p.id: i for i, p in enumerate(self.passages)}
         for i, p in enumerate(self.passages):
             self.rows_of_doc.setdefault(p.doc_id, []).append(i)
+        if self.store is None:
+            from bot.backends import FaissStore
+
+            self.store = FaissStore(self)
 
     def vectors(self) -> np.ndarray:
         """All window vectors, aligned with window_rows."""
@@ -107,14 +115,12 @@ class Index:
 
     def passage_vector(self, row: int) -> np.ndarray:
         """(1, dim) normalised mean of a passage's window vectors."""
-        vecs = np.vstack([self.faiss_index.reconstruct(int(w)) for w in np.flatnonzero(self.window_rows == row)])
-        mean = vecs.mean(axis=0, keepdims=True)
-        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return self.store.passage_vector(row)  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, Any]:
         return {
             "passages": len(self.passages),
-            "vectors": int(self.faiss_index.ntotal),
+            "vectors": self.store.count(),
             "lay_questions": len(self.questions),
             "documents": len(self.rows_of_doc),
             "files": len(self.manifest.get("files", {})),
@@ -154,7 +160,41 @@ def _manifest(
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "files": {f.path: {"sha256": f.sha256, "encoding": f.encoding} for f in load.files},
         "passages": len(passages),
+        **({"store": _milvus_target(settings).manifest()} if settings.vector_store == "milvus" else {}),
     }
+
+
+def _milvus_target(settings: Settings | None, recorded: dict[str, Any] | None = None) -> Any:
+    """Where the Milvus collections are: the settings' address, or the one a manifest recorded (with the
+    settings' token)."""
+    from bot.milvus_store import Target
+
+    if recorded is None:
+        assert settings is not None
+        return Target.of(settings)
+    token = settings.milvus_token.get_secret_value() if settings and settings.milvus_token else ""
+    return Target(recorded["uri"], token, recorded["collection"], recorded["bm25"])
+
+
+def _milvus_syncing(settings: Settings) -> Path:
+    """Present while Milvus is being written: the next build writes every file again."""
+    return settings.index_dir.with_name(f".{settings.index_dir.name}.milvus-sync")
+
+
+def _milvus_stale(settings: Settings) -> bool:
+    """Whether the Milvus collections may not hold what the manifest says (a sync broke off, or they are gone)."""
+    if settings.vector_store != "milvus":
+        return False
+    if _milvus_syncing(settings).exists():
+        return True
+    from bot import milvus_store
+
+    target = _milvus_target(settings)
+    client = milvus_store.connect(target)
+    try:
+        return not milvus_store.exists(client, target)
+    finally:
+        client.close()
 
 
 def _splitter_hash() -> str:
@@ -176,7 +216,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _compatible(old: dict[str, Any] | None, new: dict[str, Any],
-                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions", "metadata", "faiss")) -> bool:
+                keys: tuple[str, ...] = ("format_version", "embedder", "split", "bm25", "questions", "metadata", "faiss", "store")) -> bool:
     absent = {"metadata": {}}  # indexes built before metadata sidecars existed had none
     return bool(old) and all(old.get(k, absent.get(k)) == new.get(k, absent.get(k)) for k in keys)  # type: ignore[union-attr]
 
@@ -249,7 +289,8 @@ def build_index(
     _stamp_files(manifest, old_manifest)
     old = None if rebuild else old_manifest
     stage("split", {"passages": len(passages), "questions": len(questions)})
-    if _compatible(old, manifest):
+    incremental = _compatible(old, manifest) and not _milvus_stale(settings)
+    if incremental:
         old_files = old["files"]  # type: ignore[index]
         report.removed_files = sorted(set(old_files) - set(manifest["files"]))
         report.changed_files = sorted(
@@ -268,8 +309,16 @@ def build_index(
             " (No text to index in the documents folder.)"
         )
     manifest["lay_questions"] = report.questions = len(questions)
+    reuse = _compatible(old, manifest, ("embedder",))
+    if settings.vector_store == "milvus":
+        _sync_milvus(settings, embedder, passages, questions, report, progress, incremental, reuse)
+        report.passages = len(passages)
+        _write(index_dir, manifest, passages, None, questions, None, generated, settings)
+        _milvus_syncing(settings).unlink(missing_ok=True)
+        report.seconds = time.perf_counter() - started
+        return report
     # Vectors are keyed by the hash of their embedded text, so they stay valid across split settings.
-    cache = _vector_cache(index_dir) if _compatible(old, manifest, ("embedder",)) else {}
+    cache = _vector_cache(index_dir, settings) if reuse else {}
     todo = _Todo(window_texts, [_key(t) for t in window_texts], False)
     qtodo = _Todo([q.text for q in questions], [_question_key(q.text) for q in questions], True)
     stage("embedding", {"total": sum(k not in cache for k in todo.keys + qtodo.keys)})
@@ -280,6 +329,27 @@ def build_index(
     report.vector_index = {name: {**manifest["faiss"][name], **built} for name, built in manifest["faiss_built"].items()}
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sync_milvus(
+    settings: Settings, embedder: Embedder, passages: list[Passage], questions: list[LayQuestion], report: BuildReport,
+    progress: Callable[[int], Any] | bool, incremental: bool, reuse: bool,
+) -> None:
+    """Write the entries into Milvus: those of changed and removed files, or all of them (bot/milvus_store.sync)."""
+    from bot import milvus_store
+
+    target = _milvus_target(settings)
+    files = report.changed_files if incremental and not milvus_store.rewrites_entries(target) else None
+    cache = _vector_cache(settings.index_dir, settings, files) if reuse else {}
+
+    def embed(todos: list[tuple[list[str], list[str], bool]]) -> list[np.ndarray]:
+        return _embed_all([_Todo(*t) for t in todos], embedder, cache, settings.embed_batch_size, progress, report)
+
+    marker = _milvus_syncing(settings)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    milvus_store.sync(target, embedder.dim, passages, questions, report.changed_files,
+                      report.removed_files, not incremental, embed)
 
 
 def _attached_questions(
@@ -337,8 +407,25 @@ class _Todo:
     is_query: bool
 
 
-def _vector_cache(index_dir: Path) -> dict[str, np.ndarray]:
-    """Vectors of the current index (windows and lay questions) keyed by the hash of their embedded text."""
+def _vector_cache(index_dir: Path, settings: Settings | None = None, files: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Vectors of the current index (windows and lay questions) keyed by the hash of their embedded text.
+
+    From Milvus when the index was built there (only those of `files` when given), else from the FAISS files.
+    """
+    recorded = (_read_manifest(index_dir) or {}).get("store")
+    if recorded:
+        from bot import milvus_store
+
+        target = _milvus_target(settings, recorded)
+        try:
+            client = milvus_store.connect(target)
+            try:
+                return milvus_store.vector_cache(client, target, files)
+            finally:
+                client.close()
+        except BotError as e:
+            logger.warning("cannot reuse the vectors in Milvus (%s); embedding everything again", e)
+            return {}
     try:
         idx = _load_parts(index_dir)
     except (OSError, ValueError, RuntimeError) as e:
@@ -393,9 +480,10 @@ def _embed_all(
 
 
 def _write(
-    index_dir: Path, manifest: dict[str, Any], passages: list[Passage], vectors: np.ndarray,
-    questions: list[LayQuestion], qvectors: np.ndarray, generated: dict[str, list[str]], settings: Settings,
+    index_dir: Path, manifest: dict[str, Any], passages: list[Passage], vectors: np.ndarray | None,
+    questions: list[LayQuestion], qvectors: np.ndarray | None, generated: dict[str, list[str]], settings: Settings,
 ) -> None:
+    """Write the folder and swap it in; without vectors (Milvus) only the manifest, passages and questions."""
     import bm25s
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -405,18 +493,19 @@ def _write(
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    manifest["faiss_built"] = {"windows": write_vectors(vectors, tmp / "vectors.faiss", settings)}
-    rows = np.array([r for r, p in enumerate(passages) for _ in windows(p)], dtype=np.int32)
-    np.save(tmp / "windows.npy", rows)
-    # One BM25 index: the passages, then their lay questions as extra entries (retrieve.sparse).
-    bm = bm25s.BM25()
-    bm.index([bm25_tokens(bm25_text(p)) or ["_"] for p in passages] + [bm25_tokens(q.text) or ["_"] for q in questions],
-             show_progress=False)
-    bm.save(str(tmp / "bm25"))
+    if vectors is not None and qvectors is not None:
+        manifest["faiss_built"] = {"windows": write_vectors(vectors, tmp / "vectors.faiss", settings)}
+        rows = np.array([r for r, p in enumerate(passages) for _ in windows(p)], dtype=np.int32)
+        np.save(tmp / "windows.npy", rows)
+        # One BM25 index: the passages, then their lay questions as extra entries (retrieve.sparse).
+        bm = bm25s.BM25()
+        bm.index([bm25_tokens(bm25_text(p)) or ["_"] for p in passages] + [bm25_tokens(q.text) or ["_"] for q in questions],
+                 show_progress=False)
+        bm.save(str(tmp / "bm25"))
+        manifest["faiss_built"]["questions"] = write_vectors(qvectors, tmp / "questions.faiss", settings)
     with (tmp / "questions.jsonl").open("w", encoding="utf-8") as f:
         for q in questions:
             f.write(json.dumps({"text": q.text, "row": q.row, "source": q.source}, ensure_ascii=False) + "\n")
-    manifest["faiss_built"]["questions"] = write_vectors(qvectors, tmp / "questions.faiss", settings)
     if generated:
         (tmp / GENERATED_FILE).write_text(json.dumps(generated, ensure_ascii=False), encoding="utf-8")
     (tmp / "README.md").write_text(README, encoding="utf-8")
@@ -467,7 +556,7 @@ def _alive(pid: str) -> bool:
     return True
 
 
-def _load_parts(path: Path) -> Index:
+def _load_parts(path: Path, settings: Settings | None = None) -> Index:
     import bm25s
     import faiss
 
@@ -479,13 +568,14 @@ def _load_parts(path: Path) -> Index:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(f"索引格式版本 {manifest.get('format_version')} 与程序不符，请运行 unionbot index --rebuild。"
                             " (Index format is outdated; run 'unionbot index --rebuild'.)")
+    if manifest.get("store"):
+        return _load_milvus(path, manifest, passages, settings)
     fi = faiss.read_index(str(path / "vectors.faiss"))
     rows = np.load(path / "windows.npy")
     bm = bm25s.BM25.load(str(path / "bm25"))
     if fi.ntotal != len(rows) or (len(rows) and int(rows.max()) >= len(passages)):
         raise IndexMismatch(f"索引已损坏（向量 {fi.ntotal} 条，段落 {len(passages)} 条），请运行 unionbot index --rebuild。")
-    with (path / "questions.jsonl").open(encoding="utf-8") as f:
-        questions = [LayQuestion(d["text"], int(d["row"]), d["source"]) for d in map(json.loads, f) if d]
+    questions = _read_questions(path)
     qfi = faiss.read_index(str(path / "questions.faiss"))
     qrows = np.array([q.row for q in questions], dtype=np.int32)
     if qfi.ntotal != len(questions) or (len(qrows) and int(qrows.max()) >= len(passages)):
@@ -494,10 +584,43 @@ def _load_parts(path: Path) -> Index:
                  questions=questions, question_faiss=qfi, question_rows=qrows)
 
 
-def load_index(path: Path, embedder: Embedder | None = None) -> Index:
-    """Load an index; with an embedder, check that it is the one the index was built with."""
+def _read_questions(path: Path) -> list[LayQuestion]:
+    with (path / "questions.jsonl").open(encoding="utf-8") as f:
+        return [LayQuestion(d["text"], int(d["row"]), d["source"]) for d in map(json.loads, f) if d]
+
+
+def _load_milvus(path: Path, manifest: dict[str, Any], passages: list[Passage], settings: Settings | None) -> Index:
+    """An index whose entries are searched in Milvus (bot/milvus_store.MilvusStore)."""
+    from bot.milvus_store import MilvusStore
+
+    questions = _read_questions(path)
+    qrows = np.array([q.row for q in questions], dtype=np.int32)
+    if len(qrows) and int(qrows.max()) >= len(passages):
+        raise IndexMismatch(f"索引已损坏（问题 {len(questions)} 条，段落 {len(passages)} 条），请运行 unionbot index --rebuild。")
+    use_settings = settings is not None and settings.vector_store == "milvus"
+    target = _milvus_target(settings) if use_settings else _milvus_target(settings, manifest["store"])
+    if target.manifest() != manifest["store"]:
+        raise IndexMismatch(f"索引建在 Milvus {manifest['store']['uri']}（{manifest['store']['collection']}），与当前设置不符，"
+                            f"请运行 unionbot index。 (The index was built into another Milvus; run 'unionbot index'.)")
+    limit = settings.milvus_limit if settings is not None else Settings.model_fields["milvus_limit"].default
+    store = MilvusStore(target, passages, len(questions), manifest["embedder"]["dim"], limit)
+    return Index(path=path, manifest=manifest, passages=passages, faiss_index=None,
+                 window_rows=np.zeros(0, dtype=np.int32), bm25=None, questions=questions, question_faiss=None,
+                 question_rows=qrows, store=store)
+
+
+def load_index(path: Path, embedder: Embedder | None = None, settings: Settings | None = None) -> Index:
+    """Load an index; with an embedder, check that it is the one the index was built with; with settings, that
+    it was built for their vector store (FAISS files or Milvus)."""
     _recover(path)
-    idx = _load_parts(path)
+    if settings is not None:
+        kind = ((_read_manifest(path) or {}).get("store") or {}).get("kind", "faiss")
+        if kind != settings.vector_store:
+            raise IndexMismatch(f"索引为 {kind} 构建，当前设置为 {settings.vector_store}，请运行 unionbot index。"
+                                f" (The index was built for {kind}, the settings say {settings.vector_store}; run 'unionbot index'.)")
+    idx = _load_parts(path, settings)
+    if settings is not None and hasattr(idx.store, "ef_search"):  # FAISS files: the search settings
+        idx.store.ef_search, idx.store.approximate_above = settings.hnsw_ef_search, settings.faiss_approximate_above
     m = idx.manifest
     # The whole description must match: same name and dimension with another model (or, for a remote model,
     # other query/passage roles) gives vectors that are not comparable, and retrieval would fail silently.

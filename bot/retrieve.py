@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 (jieba tokens) rankings fused by weighted RRF, with filters."""
+"""Hybrid retrieval: dense and BM25 (jieba tokens) rankings fused by weighted RRF, with filters.
+
+The candidates come from the index's store (bot/backends.py: FAISS and bm25s files, or Milvus); the scoring
+of lay-question entries, the lay-to-legal expansion and the fusion are here, the same for every store.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,14 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from bot.backends import Entries, Scope
 from bot.config import Settings
 from bot.embed import Embedder
 from bot.fuse import rrf
 from bot.index import Index
 from bot.questions import article_rows, law_key
 from bot.types import Filters, Hit, Passage
-from bot.vectors import search as vector_search
-from bot.vectors import search_allowed
-from bot.zh import bm25_tokens, data_lines, expand
+from bot.zh import data_lines, expand
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +74,11 @@ class HybridRetriever(BaseRetriever):
             return None
         return np.array([filters.matches(p) for p in self.index.passages], dtype=bool)
 
-    def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
+    def scope(self, filters: Filters) -> Scope:
+        """The filters and the passage rows they allow."""
+        return Scope(filters, self._mask(filters))
+
+    def dense(self, query: str, n: int, scope: Scope = Scope(Filters())) -> tuple[list[int], np.ndarray]:
         """Rows of the n passages with the most similar entries, and each row's dense score (-1 where none was reached).
 
         A passage's entries are its sentence windows (the best cosine counts) and its lay questions (question
@@ -81,50 +88,34 @@ class HybridRetriever(BaseRetriever):
         counts `question_agreement` times (a passage with one matching question counts the gap as MISSING_GAP).
         """
         qv = self.query_vector(query)
-        best = self._best_entries(self.index.faiss_index, self.index.window_rows, qv, n, mask)
+        store = self.index.store
+        best = self._best_entries(store.windows(qv, n * WINDOW_DEPTH, scope))
         if self.index.questions:
-            first, second = self._best_two_entries(self.index.question_faiss, self.index.question_rows, qv, n, mask)
+            first, second = self._best_two_entries(store.questions(qv, n * WINDOW_DEPTH, scope))
             s = self.settings
             gap = np.where(second > -1.0, second - first, -MISSING_GAP)
             scored = first - s.question_offset + s.question_agreement * gap
             best = np.where(first > -1.0, np.maximum(best, scored), best)
-        return _top(best, n, mask, floor=-1.0), best
+        return _top(best, n, scope.mask, floor=-1.0), best
 
-    def _search_entries(
-        self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and ids of the top entries, best first: with a passage mask, the entries of allowed passages
-        (every one of them while few, bot/vectors.search_allowed)."""
-        depth, s = min(fi.ntotal, n * WINDOW_DEPTH), self.settings
-        if mask is None:
-            scores, entries = vector_search(fi, qv, depth, s.hnsw_ef_search)
-        else:
-            scores, entries = search_allowed(fi, qv, depth, mask[entry_rows], s.hnsw_ef_search, s.faiss_approximate_above)
-        valid = entries[0] >= 0
-        return scores[0][valid], entries[0][valid]
-
-    def _best_entries(self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
-        """Best cosine per passage over the top entries of one FAISS index (-1 where none was reached)."""
-        scores, entries = self._search_entries(fi, entry_rows, qv, n, mask)
+    def _best_entries(self, found: Entries) -> np.ndarray:
+        """Best cosine per passage over the entries found (-1 where none was reached)."""
         best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
-        np.maximum.at(best, entry_rows[entries], scores)
+        np.maximum.at(best, found.rows, found.scores)
         return best
 
-    def _best_two_entries(
-        self, fi: Any, entry_rows: np.ndarray, qv: np.ndarray, n: int, mask: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Best and second-best cosine per passage over the top entries (-1 where none was reached)."""
-        scores, entries = self._search_entries(fi, entry_rows, qv, n, mask)
+    def _best_two_entries(self, found: Entries) -> tuple[np.ndarray, np.ndarray]:
+        """Best and second-best cosine per passage over the entries found, best first (-1 where none was reached)."""
         first = np.full(len(self.index.passages), -1.0, dtype=np.float32)
         second = first.copy()
-        for score, row in zip(scores, entry_rows[entries]):  # FAISS returns entries best first
+        for score, row in zip(found.scores, found.rows):
             if first[row] == -1.0:
                 first[row] = score
             elif second[row] == -1.0:
                 second[row] = score
         return first, second
 
-    def sparse(self, query: str, n: int, mask: np.ndarray | None = None, raw: str | None = None) -> tuple[list[int], np.ndarray]:
+    def sparse(self, query: str, n: int, scope: Scope = Scope(Filters()), raw: str | None = None) -> tuple[list[int], np.ndarray]:
         """Rows of the n best BM25 passages with a positive score, and every row's BM25 score.
 
         BM25 indexes each passage and each of its lay questions as entries; a passage scores its best entry.
@@ -132,24 +123,14 @@ class HybridRetriever(BaseRetriever):
         lay-to-legal table); passages with lay questions and the questions themselves with `raw`, the question
         as asked (the questions bridge workers' words better than the table), scaled by question_bm25_scale.
         """
-        scores = self.entry_scores(query)
-        n_passages = len(self.index.passages)
-        best = scores[:n_passages].copy()
-        if raw is not None and raw != query:
-            plain = self.entry_scores(raw)
-            best = np.where(self.index.has_questions, plain[:n_passages], best)
-        else:
-            plain = scores
-        if len(scores) > n_passages:
-            np.maximum.at(best, self.index.question_rows, plain[n_passages:] * self.settings.question_bm25_scale)
-        return _top(best, n, mask, floor=0.0), best
-
-    def entry_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every entry: passages first, then lay questions (zeros when the query has no token)."""
-        tokens = bm25_tokens(query)
-        if not tokens:
-            return np.zeros(len(self.index.passages) + len(self.index.questions), dtype=np.float32)
-        return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
+        two = raw is not None and raw != query
+        results = self.index.store.bm25([query, raw] if two else [query], n * WINDOW_DEPTH, scope)  # type: ignore[list-item]
+        best = results[0].passages.copy()
+        plain = results[-1]
+        if two:
+            best = np.where(self.index.has_questions, plain.passages, best)
+        np.maximum.at(best, plain.questions.rows, plain.questions.scores * self.settings.question_bm25_scale)
+        return _top(best, n, scope.mask, floor=0.0), best
 
     def search(self, query: str, k: int = 5, filters: Filters = Filters(), alternates: Sequence[str] = ()) -> list[Hit]:
         """The k best passages for the query, best first.
@@ -159,13 +140,16 @@ class HybridRetriever(BaseRetriever):
         """
         s = self.settings
         expanded = expand(query) if s.expand_query else query
-        mask = self._mask(filters)
+        scope = self.scope(filters)
+        if s.vector_store == "milvus" and s.milvus_fusion != "python":
+            return self._native(query, expanded, k, scope)
+        mask = scope.mask
         n = max(s.candidates, k)
-        d_rows, d_scores = self.dense(query, n, mask)
-        s_rows, s_scores = self.sparse(expanded, n, mask, raw=query)
+        d_rows, d_scores = self.dense(query, n, scope)
+        s_rows, s_scores = self.sparse(expanded, n, scope, raw=query)
         rankings, weights = [d_rows, s_rows], [s.dense_weight, s.sparse_weight]
         for alt in alternates:
-            rankings += [self.dense(alt, n, mask)[0], self.sparse(alt, n, mask)[0]]
+            rankings += [self.dense(alt, n, scope)[0], self.sparse(alt, n, scope)[0]]
             weights += [s.dense_weight * s.alternate_weight, s.sparse_weight * s.alternate_weight]
         fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
@@ -178,6 +162,17 @@ class HybridRetriever(BaseRetriever):
                 dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
             for r in best
         ]
+
+    def _native(self, query: str, expanded: str, k: int, scope: Scope) -> list[Hit]:
+        """Milvus's own hybrid search and ranker (settings.milvus_fusion) instead of the scoring and fusion above
+        (an LLM's rewrite is not used); for comparison, README "Milvus"."""
+        found = self.index.store.hybrid(self.query_vector(query), expanded, max(self.settings.candidates, k), scope,
+                                        self.settings.milvus_fusion, self.settings)
+        score = {int(r): float(x) for r, x in zip(found.rows, found.scores)}
+        rows = self._later_law_first(list(score), scope.mask)[:k]
+        for i in range(len(rows) - 1, -1, -1):  # a moved-up article takes the score of the one it precedes
+            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
+        return [Hit(passage=self.index.passages[r], score=score[r]) for r in rows]
 
     def _later_law_first(self, rows: list[int], mask: np.ndarray | None) -> list[int]:
         """Rows with the article that replaced an outdated one (bot/data/superseded.tsv) placed right before it,
@@ -209,21 +204,19 @@ class HybridRetriever(BaseRetriever):
 
     def matching(self, query: str, filters: Filters = Filters()) -> list[Passage]:
         """Passages whose own text contains at least one query term (after expansion) and that pass the filters."""
-        scores = self.entry_scores(expand(query))[: len(self.index.passages)]
-        mask = self._mask(filters)
+        scope = self.scope(filters)
+        scores = self.index.store.matching(expand(query), scope)
+        mask = scope.mask
         return [p for i, p in enumerate(self.index.passages) if scores[i] > 0 and (mask is None or mask[i])]
 
     def similar(self, passage: Passage, k: int = 5) -> list[Hit]:
         """Passages of other documents closest to this one in embedding space (best window vs passage mean)."""
         vec = self.index.passage_vector(self.index.row_of[passage.id])
-        fi = self.index.faiss_index
-        scores, wins = vector_search(fi, vec, min(fi.ntotal, k * 40 + 40), self.settings.hnsw_ef_search)
+        found = self.index.store.near(vec, k * 40 + 40)
         hits: list[Hit] = []
         seen_docs = {passage.doc_id}
-        for score, w in zip(scores[0], wins[0]):
-            if w < 0:
-                continue
-            p = self.index.passages[int(self.index.window_rows[w])]
+        for score, row in zip(found.scores, found.rows):
+            p = self.index.passages[int(row)]
             if p.doc_id not in seen_docs:
                 seen_docs.add(p.doc_id)
                 hits.append(Hit(passage=p, score=float(score), dense_score=float(score)))
