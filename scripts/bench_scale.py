@@ -422,7 +422,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 continue
             ys = [r["runs"][0][key] if key in r["runs"][0] else r[key] for r in rows]
             ax.plot([r["n"] for r in rows], ys, marker="o", label=NAMES[engine])
-        for v in results.get("variants", []):  # HNSW on the second data set
+        for v in (v for v in results.get("variants", []) if not v.get("title")):  # HNSW on the second data set
             rows = sorted((r for r in v["runs"] if r["engine"] == "hnsw" and "error" not in r), key=lambda r: r["n"])
             ys = [r["runs"][0][key] if key in r["runs"][0] else r[key] for r in rows]
             ax.plot([r["n"] for r in rows], ys, marker="s", linestyle="none", color="tab:red",
@@ -457,13 +457,15 @@ def _configured(run: dict[str, Any]) -> dict[str, Any]:
 def summary(results: dict[str, Any]) -> list[str]:
     """The conclusions: where exact search gets slow, and the targets at the largest size."""
     s = Settings()
-    lines = ["## Summary", ""]
+    lines = ["## Summary", ""] + [f"- {c}" for c in results.get("conclusions", [])]
     slow = next((t["n"] for t in results["threshold"] if t["p50_ms_1t"] > 2.0), None)
+    ratios = [t["p50_ms_2t"] / t["p50_ms_1t"] for t in results["threshold"] if t["n"] >= 10_000] or [1.0]
     if slow is not None:
         lines.append(f"- Exact search (one query, one thread) first passed 2 ms p50 at {slow:,} vectors in this run; "
                      f"unionbot searches a FAISS file exactly up to `faiss_approximate_above` = {s.faiss_approximate_above:,} "
-                     "vectors and uses HNSW above. FAISS's default of two OpenMP threads was 10-40 times slower for one "
-                     "query on this busy machine (last table), so `bot/vectors.py` searches single queries on one thread.")
+                     "vectors and uses HNSW above. FAISS's default of two OpenMP threads made one query "
+                     f"{min(ratios):.0f}-{max(ratios):.0f} times slower from 10,000 vectors up on this busy machine "
+                     "(last table), so `bot/vectors.py` searches single queries on one thread.")
     ok = [r for r in results["runs"] if "error" not in r]
     hnsw = max((r for r in ok if r["engine"] == "hnsw"), key=lambda r: r["n"], default=None)
     if hnsw is not None:
@@ -490,8 +492,10 @@ def summary(results: dict[str, Any]) -> list[str]:
             continue
         good = [x for x in sorted(h["runs"], key=lambda x: x["ef_search"]) if x["recall_at_10"] >= 0.95]
         first = _configured(h)
-        lines.append(f"- On the second data set (noise σ = {v['noise']}, below) at {h['n']:,} vectors, FAISS HNSW with the "
-                     f"same parameters: recall@10 {first['recall_at_10']:.3f} at efSearch {first['ef_search']}, p50 "
+        where = (f"Tuned on the data set of noise σ = {v['noise']} (below)" if v.get("title")
+                 else f"On the second data set (noise σ = {v['noise']}, below)")
+        lines.append(f"- {where} at {h['n']:,} vectors, FAISS HNSW (M = {v['m']}, efConstruction = "
+                     f"{v['ef_construction']}): recall@10 {first['recall_at_10']:.3f} at efSearch {first['ef_search']}, p50 "
                      f"{first['p50_ms']:.2f} ms; " + (f"recall ≥ 0.95 from efSearch {good[0]['ef_search']} "
                      f"(p50 {good[0]['p50_ms']:.2f} ms)." if good else "recall < 0.95 at every efSearch tried."))
     failed = [r for r in results["runs"] if "error" in r]
@@ -598,7 +602,8 @@ def report(results: dict[str, Any], plot_path: Path) -> str:
         "",
     ]
     for v in results.get("variants", []):
-        lines += [f"## Second data set: noise σ = {v['noise']}", "", v.get("why", ""), "", "```",
+        title = v.get("title") or f"Second data set: noise σ = {v['noise']}"
+        lines += [f"## {title}", "", v.get("why", ""), "", "```",
                   v["command"].rstrip(), "```", "", *_tables(v, "###")]
     lines += ["", "### Exact search around the threshold", "",
               "p50 / p95 of one IndexFlatIP query (top 10) with 1 and 2 OpenMP threads:", "",
