@@ -7,8 +7,9 @@ Two collections per index, named after settings.milvus_collection:
   <prefix>_windows  one dense vector per sentence window of a passage (bot/index.windows)
 Every row carries its passage's metadata (doc_type, region, org, year, title, article, source_file), so search
 filters become filter expressions. Ids are passage ids, "<passage id>#q<n>" and "<passage id>#w<n>": passage rows
-are not stored, as they shift when files change. A re-index upserts the entries of changed files and deletes
-those of removed files; `key` (the hash of the embedded text) lets unchanged windows keep their vectors.
+are not stored, as they shift when files change. A re-index upserts the rows of changed files and deletes
+those of removed files (on milvus-lite the entries collection is written whole: rewrites_entries); `key` (the
+hash of the embedded text) lets unchanged text keep its vectors.
 
 The passages themselves stay in the index folder (passages.jsonl), which the API, facets and documents read
 into memory as with FAISS. A file path ending in .db is an embedded milvus-lite database (one process at a time);
