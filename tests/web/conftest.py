@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,10 +178,17 @@ class _Server(threading.Thread):
 @pytest.fixture(scope="session")
 def base_url(web_settings: Settings) -> Iterator[str]:
     """The real app (API + pages) served by uvicorn on a free loopback port, index loaded."""
+    with serve_app(web_settings) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[str]:
+    """The real app of these settings under uvicorn on a free loopback port; yields its URL once healthy."""
     from bot.api.app import create_app
 
     port = free_port()
-    server = _Server(create_app(web_settings, background_load=False), port)
+    server = _Server(create_app(settings, background_load=False), port)
     server.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -194,8 +202,10 @@ def base_url(web_settings: Settings) -> Iterator[str]:
             server.stop()
             pytest.fail("the app did not become healthy within 60 s")
         time.sleep(0.1)
-    yield url
-    server.stop()
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

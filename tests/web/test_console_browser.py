@@ -4,7 +4,6 @@ copy of the web corpus, since these tests upload, correct, delete and rebuild)."
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from bot.console.auth import hash_password
 from bot.index import build_index
 from bot.store import open_store
 
-from .conftest import CASES, LAWS, SCREENSHOTS, Console, _Server, free_port
+from .conftest import CASES, LAWS, SCREENSHOTS, Console, serve_app
 from .documents import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -43,8 +42,6 @@ PDF_LINES = [
 @pytest.fixture(scope="module")
 def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """The real app over a fresh copy of the web corpus (default embedder), with an admin and an officer."""
-    from bot.api.app import create_app
-
     root = tmp_path_factory.mktemp("console-site")
     docs = root / "documents"
     (docs / "laws").mkdir(parents=True)
@@ -61,23 +58,8 @@ def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     store.console.add_account(ADMIN[0], hash_password(ADMIN[1]), "admin")
     store.console.add_account(OFFICER[0], hash_password(OFFICER[1]), "officer")
     store.close()
-    port = free_port()
-    server = _Server(create_app(settings, background_load=False), port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not server.is_alive():
-            server.stop()
-            pytest.fail("the app did not become healthy within 60 s")
-        time.sleep(0.1)
-    yield url, settings
-    server.stop()
+    with serve_app(settings) as url:
+        yield url, settings
 
 
 class Opened:
