@@ -4,7 +4,6 @@ other, and feedback given on one is listed by the other."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,19 +16,13 @@ import pytest
 from bot.index import build_index
 from bot.config import Settings
 from tests.conftest import write_tiny_corpus
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, free_port
 
 TOKEN = "shared-store-admin-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
