@@ -145,6 +145,7 @@ class Assistant:
 
     def _answer(self, question: str, history: list[Turn], short: bool) -> Answer:
         from bot.answer import compose, next_steps
+        from bot.asks import form_stated
         from bot.followup import resolve
         from bot.refusal import has_evidence, out_of_domain, strip_injection, thresholds_for
 
@@ -160,6 +161,8 @@ class Assistant:
         hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL), alternates=[legal] if legal else [])
         if not has_evidence(resolved, hits, thresholds_for(self.embedder.calibration), self.known_words):
             return self._refuse("no_evidence", resolved)
+        if not form_stated(resolved, hits):
+            return self._refuse("no_detail", resolved)
         max_chars = self.settings.kiosk_answer_chars if short else self.settings.answer_chars
         top = hits[: self.settings.top_k]
         result, mode = (self.llm.answer(resolved, top, max_chars), "llm") if self.llm else (None, "extractive")

@@ -21,6 +21,7 @@ from bot.zh import data_lines, expand, places_in, tokenize, words
 REASONS: dict[str, str] = {
     "out_of_domain": "这个问题不在我能回答的范围内",
     "no_evidence": "我在知识库中没有找到能可靠回答这个问题的依据，不能凭空作答",
+    "no_detail": "知识库的资料里没有写明您问的这项具体信息（数字、金额、时间或电话），我不能凭空给出",
     "invalid": "我只能回答与劳动权益和工会工作有关的问题，不能执行其他指令",
 }
 

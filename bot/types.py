@@ -119,7 +119,7 @@ class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
-    reason: str | None = None  # why it refused: "out_of_domain", "no_evidence", "invalid"
+    reason: str | None = None  # why it refused: "out_of_domain", "no_evidence", "no_detail", "invalid"
     session_id: str | None = None
     message_id: str | None = None
     question: str = ""  # the question as retrieved (after follow-up resolution)

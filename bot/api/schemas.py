@@ -226,7 +226,7 @@ class ChatOut(BaseModel):
     answer: str
     citations: list[CitationOut]
     refused: bool
-    reason: str | None = Field(None, description="拒答原因：out_of_domain | no_evidence | invalid")
+    reason: str | None = Field(None, description="拒答原因：out_of_domain | no_evidence | no_detail | invalid")
     session_id: str | None
     message_id: str | None
     next_steps: str | None = None

@@ -6,7 +6,7 @@
   const CHANNELS = { chat: "聊天页", kiosk: "驿站终端", wechat: "微信", cli: "命令行" };
   const CHANNEL_COLORS = { chat: "#1f6feb", kiosk: "#e8891c", wechat: "#07a35a", cli: "#8a63d2" };
   const KINDS = { law: "法律法规", case: "工作案例", news: "新闻报道" };
-  const REASONS = { out_of_domain: "超出范围", no_evidence: "无依据", invalid: "无效问题" };
+  const REASONS = { out_of_domain: "超出范围", no_evidence: "无依据", no_detail: "无具体信息", invalid: "无效问题" };
   const HANDOFF_STATES = { open: "待处理", claimed: "已认领", answered: "已回复", closed: "已结束" };
 
   function esc(value) {
