@@ -36,16 +36,17 @@ _CLAUSE_SPLIT = re.compile(r"[。！!；;，,：:\n]")
 # Interrogatives and the answer forms they call for.
 _ASKS_PHONE = re.compile(r"电话|手机号|联系方式|热线")
 _ASKS_CLOCK = re.compile(r"(?<![十好这那])几点|营业时间|开放时间|开门时间")
-_NOT_ASKING = "十好这那前后过头没有些们两一二三四五六七八九"  # "十几个", "好几天", "我们几个人": several, not how many
+_NOT_ASKING = "十好这那前后过头没有些们两一二三四五六七八九哪"  # "十几个", "好几天", "我们几个人": several, not how
+# many; "哪几家": which ones; "前几天": a few days ago, but "提前几天": how many days ahead
 _ASKS_UNIT = re.compile(
-    rf"(?:多少|(?<![{_NOT_ASKING}])几)(?:万|千|百|亿)?"
+    rf"(?:多少|提前几|(?<![{_NOT_ASKING}])几)(?:万|千|百|亿)?"
     r"(个月|个小时|小时|工作日|周年|个星期|星期|平方米|公里|[名人位个家所座条项天日周月年岁次吨元块台辆本场届批期户件支篇倍])"
 )
 _ASKS_FIGURE = re.compile(r"多少|多久|多长时间")
 _MONEY_WORD = re.compile(r"钱|工资|薪|收入|补贴|津贴|补偿|赔偿|赔|费|奖金|金额|营收|利润|报酬|罚款|奖励")
 
 _PHONE = re.compile(r"(?<![0-9])(?:(?:[0-9]{3,4}[-－—]?)?[0-9]{7,8}|1[0-9]{10}|12[0-9]{3})(?![0-9])")
-_CLOCK = re.compile(r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})[点时](?:半|[0-9一二三四五六七八九十]+分?)?|[0-9]{1,2}[:：][0-9]{2}")
+_CLOCK = re.compile(r"24小时|全天候|全天|(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})[点时](?:半|[0-9一二三四五六七八九十]+分?)?|[0-9]{1,2}[:：][0-9]{2}")
 _MONEY = re.compile(rf"{_NUM}(?:万|亿|千)?(?:元|块)|{_NUM}个?月(?:的)?(?:本人)?(?:平均)?(?:缴费)?工资")
 _SHARE = re.compile(rf"百分之|[0-9.]+\s*[%％]|{_NUM}倍")  # an amount only when said of pay ("百分之一百五十的工资")
 _PAY_WORD = re.compile(r"工资|报酬|薪|补偿|赔偿|金|费|津贴|补贴")
@@ -56,7 +57,8 @@ _SAME_UNIT = (("天", "日", "工作日"), ("名", "人", "位"), ("个月", "�
 
 @dataclass(frozen=True)
 class Form:
-    """The kind of answer a question asks for: phone, clock, money, or a count in `unit`."""
+    """The kind of answer a question asks for: phone, clock (or "24小时"), money, share (a multiple or a
+    percentage), or a count in `unit`."""
 
     kind: str
     unit: str = ""
@@ -68,6 +70,8 @@ class Form:
             return bool(_PHONE.search(s))
         if self.kind == "clock":
             return bool(_CLOCK.search(s))
+        if self.kind == "share":  # "几倍" is answered by "百分之三百"
+            return bool(_SHARE.search(s))
         if self.kind == "money":
             return bool(_MONEY.search(s) or (_SHARE.search(s) and _PAY_WORD.search(s)))
         units = next((g for g in _SAME_UNIT if self.unit in g), (self.unit,))
@@ -86,13 +90,14 @@ def asked_clauses(question: str) -> str:
 def asked_form(question: str) -> Form | None:
     """The answer form the question asks for, or None when its answer has no recognisable form."""
     q = asked_clauses(question)
-    if _ASKS_PHONE.search(q):
-        return Form("phone")
     if _ASKS_CLOCK.search(q):
         return Form("clock")
+    if _ASKS_PHONE.search(q):
+        return Form("phone")
     m = _ASKS_UNIT.search(q)
     if m:
-        return Form("money") if m.group(1) in ("元", "块") else Form("count", m.group(1))
+        unit = m.group(1)
+        return Form("money") if unit in ("元", "块") else Form("share") if unit == "倍" else Form("count", unit)
     if _ASKS_FIGURE.search(q) and _MONEY_WORD.search(q):
         return Form("money")
     return None

@@ -28,6 +28,22 @@ def test_refusal_decisions_on_questions_written_apart_from_the_dev_set(corpus_as
 
 
 @pytest.mark.slow
+def test_questions_that_ask_for_a_figure_the_corpus_lacks_are_refused(corpus_assistant):
+    """Held-out probe for bot/asks.py (tests/data/probe_asks.jsonl, written from the corpus apart from the eval
+    sets): 60 answerable questions asking for amounts, counts, durations, times, names, lists; 40 asking for
+    ones the corpus never states. Measured when the rule was added: 0 of 60 refused, 17 of 40 refused."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_asks.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    answers = [(r, corpus_assistant.ask(r["question"])) for r in rows]
+    wrongly_refused = [r["question"] for r, a in answers if r["answerable"] and a.refused]
+    refused = sum(a.refused for r, a in answers if not r["answerable"])
+    assert len(wrongly_refused) <= 1, wrongly_refused
+    assert refused >= 15, refused
+
+
+@pytest.mark.slow
 def test_dev_set_answer_figures(corpus_assistant):
     from bot.evaluate import answer_figures
 
@@ -57,7 +73,7 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.62, "refusal_acc": 0.44, "false_refusal": 0.03}
+DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.62, "refusal_acc": 0.64, "false_refusal": 0.03}
 
 
 @pytest.fixture(scope="module")
