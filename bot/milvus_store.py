@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bot.backends import Bm25Result, Entries, Scope
 from bot.config import Settings
@@ -97,6 +98,9 @@ def connect(target: Target) -> Any:
     """A MilvusClient; for a .db path this starts milvus-lite in this process (its folder is created)."""
     pymilvus = _pymilvus()
     if target.lite:
+        # milvus-lite computes in this process with numpy: its OpenBLAS threads and the embedder's OpenMP threads
+        # then fight over the cores (search p50 128 ms instead of 56 ms on 2 cores, README "Milvus").
+        threadpool_limits(limits=1, user_api="blas")
         Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
         grpc_log = logging.getLogger("grpc._server")
         if not any(isinstance(f, _Unimplemented) for f in grpc_log.filters):

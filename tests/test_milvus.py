@@ -229,3 +229,13 @@ def test_without_pymilvus_the_error_says_what_to_install(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "pymilvus", None)
     with pytest.raises(BackendError, match=r"pip install 'unionbot\[milvus\]'"):
         milvus_store.connect(milvus_store.Target("http://127.0.0.1:1"))
+
+
+def test_milvus_lite_runs_with_one_blas_thread(lite: Settings):
+    """milvus-lite computes with numpy in this process; with more than one OpenBLAS thread it fought the embedder's
+    OpenMP threads and search p50 on the reference corpus went from 56 ms to 128 ms (README "Milvus")."""
+    from threadpoolctl import threadpool_info
+
+    _client(lite)
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas), blas
