@@ -112,8 +112,9 @@ class Thresholds:
     Re-checked after lay questions became entries of their passages (dense_score is then the best of a
     window and a lay question): a grid over all four numbers on the odd rows of dev2.jsonl found nothing
     better than these (0 false refusals on odd, even and dev.jsonl); the questions these thresholds miss
-    (a company's revenue, an office's phone number, the gifts union funds may buy) overlap the answerable
-    ones on every lexical and cosine measure we tried, so a relevance model is the next step (README).
+    overlap the answerable ones on every lexical and cosine measure we tried. Those that ask for a figure,
+    a phone number or a time the passages do not state are refused afterwards by bot/asks.py; for the rest
+    (the gifts union funds may buy) a relevance model is the next step (README).
     Re-check with `unionbot eval` and tests/test_quality.py (a held-out probe of our own questions)
     after changing the embedder, the splitter or the corpus.
     """
