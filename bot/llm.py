@@ -2,7 +2,9 @@
 
 The model sees only numbered passages. Citations to numbers that were not given are removed; an answer
 without a valid citation, a leaked prompt, a timeout or a server error returns None, and the caller falls
-back to the extractive answer (logged, never shown to the user).
+back to the extractive answer (logged, never shown to the user). A reply that is the prompt's no-answer
+sentence (NO_ANSWER, rule 3 of prompt_templates/system.md) is the model judging that the passages do not
+answer the question: answer() returns ("", []) and the assistant refuses.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 # [1] [1,2] [1、3] 【2】 ［3］ — any bracketed run of citation numbers.
 _MARKER = re.compile(r"[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
 _LLM_ERRORS = (openai.OpenAIError, httpx.HTTPError, ValueError)
+NO_ANSWER = "资料中没有找到答案"  # what system.md tells the model to reply when the passages do not answer
 MIN_LEAK_CHARS = 12  # a system-prompt line this long appearing in a reply counts as a leak
 MAX_GENERATED_CHARS = 120  # a longer "question" line is the model rambling, not a question
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]|\d+[.、．)）]|[（(]\d+[)）]|问题?\s*\d*[:：])\s*")
@@ -122,7 +125,8 @@ class LLM:
         return content.strip() or None
 
     def answer(self, question: str, hits: Sequence[Hit], max_chars: int | None = None) -> tuple[str, list[Citation]] | None:
-        """A cited answer over the numbered hits, or None when the caller should answer extractively."""
+        """A cited answer over the numbered hits; ("", []) when the model finds no answer in them (the caller
+        refuses); None when the caller should answer extractively."""
         system = self.prompts.render("system", max_chars=max_chars or self.max_chars)
         user = self.prompts.render("answer", context=format_context(hits), question=question)
         reply = self.complete(system, user)
@@ -135,6 +139,9 @@ class LLM:
             logger.warning("LLM reply copied the prompt's passages or template; falling back")
             return None
         text, used = validate_citations(reply, len(hits))
+        if not used and NO_ANSWER in re.sub(r"\s", "", reply):
+            logger.info("LLM found no answer in the passages; refusing")
+            return "", []
         if not used:
             logger.info("LLM reply had no valid citation; falling back")
             return None

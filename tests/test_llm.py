@@ -195,3 +195,25 @@ def test_a_legal_rewrite_joins_the_fusion_beside_the_original(assistant):
     plain = assistant.retriever.search("嗯嗯嗯", k=20)
     helped = assistant.retriever.search("嗯嗯嗯", k=20, alternates=["用人单位不得克扣或者无故拖欠劳动者工资"])
     assert rank(helped) < rank(plain) and rank(helped) <= 1, (rank(plain), rank(helped))
+
+
+def test_the_models_no_answer_reply_is_a_refusal_not_a_fallback(stub, settings, tiny_index):
+    """Rule 3 of system.md: the model replies NO_ANSWER when the passages do not answer. That is its judgement
+    of answerability; it used to fall back to an extractive answer built from the same passages."""
+    from bot.assistant import Assistant
+    from bot.llm import NO_ANSWER
+
+    assert NO_ANSWER in PROMPTS.render("system", max_chars=200)  # the prompt and the check say the same words
+    assert llm_for(stub(f"{NO_ANSWER}。").url).answer("试用期最长多久？", HITS) == ("", [])
+    assert llm_for(stub(f"“{NO_ANSWER}。”").url).answer("试用期最长多久？", HITS) == ("", [])
+
+    question = "公司拖欠工资怎么办？"
+    plain = Assistant.from_settings(settings)
+    assert not plain.ask(question).refused  # the tiny corpus answers it without a model
+    plain.close()
+    server = stub(f"{NO_ANSWER}。")
+    judged = Assistant.from_settings(settings.model_copy(update={"llm_base_url": server.url, "llm_model": "stub"}))
+    answer = judged.ask(question)
+    judged.close()
+    assert answer.refused and answer.reason == "no_evidence", answer.text
+    assert "【资料】" in server.requests[-1]["messages"][-1]["content"]  # the answer prompt (after the rewrite)
