@@ -160,7 +160,7 @@ def test_real_server_answer_cites_only_given_passages(llama_url):
     reply = llm.chat.invoke([HumanMessage("用一句话回答：1+1等于几？")])  # raises if the plumbing is broken
     assert isinstance(reply.content, str)
     result = llm.answer("试用期最长多久？", HITS)
-    if result is not None:  # a 270M model may not cite; then the caller falls back
+    if result is not None and result[0]:  # a 270M model may not cite (fallback) or find no answer (refusal)
         text, cites = result
         numbers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", text)}
         assert numbers and numbers <= {c.n for c in cites} and len(cites) <= len(HITS)
