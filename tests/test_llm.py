@@ -18,7 +18,8 @@ from bot.config import PROMPTS_DIR
 from bot.prompts import load_prompts
 from bot.store import Turn
 from bot.types import Hit, Passage
-from tests.llm_server import StubServer, free_port
+from tests.llm_server import StubServer
+from tests.processes import free_port
 
 PROMPTS = load_prompts(PROMPTS_DIR)
 

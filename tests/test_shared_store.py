@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,28 +15,18 @@ import pytest
 from bot.index import build_index
 from bot.config import Settings
 from tests.conftest import write_tiny_corpus
-from tests.postgres import PostgresServer, free_port
+from tests.postgres import PostgresServer
+from tests.processes import free_port, start_server, stop_server
 
 TOKEN = "shared-store-admin-token"
 
 
 def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server not ready: {log.read_text(errors='replace')}")
+    proc = start_server([sys.executable, "-m", "bot", "serve", "--port", str(port)], f"{url}/healthz", "bot serve",
+                        log=log, env=env)
+    return proc, url
 
 
 @pytest.fixture
@@ -55,8 +44,7 @@ def two_servers(tmp_path: Path, postgres: PostgresServer) -> Iterator[tuple[str,
         yield url_a, url_b
     finally:
         for p in procs:
-            p.terminate()
-            p.wait(10)
+            stop_server(p)
 
 
 def test_two_processes_share_conversations_and_feedback(two_servers: tuple[str, str]) -> None:

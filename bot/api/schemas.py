@@ -6,6 +6,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.store import Turn, WechatMessage
 from bot.types import Answer, Citation, Filters, Hit, Passage
 
 SessionId = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="会话 ID；不填则开启新会话")
@@ -339,17 +340,15 @@ class KioskOut(BaseModel):
     )
 
 
-class PersonTurn(BaseModel):
-    message_id: str
-    question: str
-    resolved_question: str
-    answer: str
-    citations: list[dict[str, Any]]
-    refused: bool
-    reason: str | None
-    mode: str
-    created_at: float
-    session_id: str
+# The export's turns and WeChat messages are the store's own dataclasses, so their fields are written once (in
+# bot/store/conversations.py) and the export keeps up with what is stored. The subclasses keep the schemas' names.
+
+
+class PersonTurn(Turn):
+    """One question and answer of a session, as stored."""
+
+    # Turn's defaulted fields (session_id, reason, mode) are always in the export: required in the schema.
+    __pydantic_config__ = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class PersonFeedback(BaseModel):
@@ -370,13 +369,8 @@ class PersonSession(BaseModel):
     handoffs: list["HandoffOut"] = Field(default_factory=list, description="转人工请求及工会干部的回复")
 
 
-class PersonWechatMessage(BaseModel):
-    msg_id: str
-    question: str
-    status: str
-    reply: str | None
-    delivered: bool
-    created_at: float
+class PersonWechatMessage(WechatMessage):
+    """One text message received from a WeChat user, and the state of its reply."""
 
 
 class PersonData(BaseModel):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from tests.processes import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
@@ -123,10 +123,17 @@ CASES = """【基层动态】
 HTML_IN_DOCUMENT = "<script>window.__pwned = 1</script>"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def write_web_corpus(root: Path, kiosk_keys: dict[str, str]) -> tuple[Path, Path]:
+    """LAWS and CASES under root/documents (laws/, cases/), `kiosk_keys` (key -> station) in root/kiosk_keys.json."""
+    docs = root / "documents"
+    (docs / "laws").mkdir(parents=True)
+    (docs / "cases").mkdir()
+    for name, text in LAWS.items():
+        (docs / "laws" / name).write_text(text, encoding="utf-8")
+    (docs / "cases" / "001_jiceng.txt").write_text(CASES, encoding="utf-8")
+    keys = root / "kiosk_keys.json"
+    keys.write_text(json.dumps(kiosk_keys, ensure_ascii=False), encoding="utf-8")
+    return docs, keys
 
 
 @pytest.fixture(scope="session")
@@ -139,14 +146,7 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from bot.index import build_index
 
     root = tmp_path_factory.mktemp("web-corpus")
-    docs = root / "documents"
-    (docs / "laws").mkdir(parents=True)
-    (docs / "cases").mkdir()
-    for name, text in LAWS.items():
-        (docs / "laws" / name).write_text(text, encoding="utf-8")
-    (docs / "cases" / "001_jiceng.txt").write_text(CASES, encoding="utf-8")
-    keys = root / "kiosk_keys.json"
-    keys.write_text(json.dumps({KIOSK_KEY: "测试工会驿站"}, ensure_ascii=False), encoding="utf-8")
+    docs, keys = write_web_corpus(root, {KIOSK_KEY: "测试工会驿站"})
     settings = Settings(
         documents_dir=docs,
         index_dir=root / "index",
@@ -230,6 +230,20 @@ class Console:
 
     problems: list[str] = field(default_factory=list)
 
+    @classmethod
+    def watch(cls, page: Any, failed_requests: bool = False) -> Console:
+        """Record the page's console errors and warnings and its page errors (and, if asked, failed requests)."""
+        console = cls()
+        page.on("console", lambda m: m.type in ("error", "warning") and console.problems.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: console.problems.append(f"pageerror: {e}"))
+        if failed_requests:
+            page.on(
+                "requestfailed",
+                lambda r: "ERR_ABORTED" not in (r.failure or "")
+                and console.problems.append(f"request failed: {r.url} {r.failure}"),
+            )
+        return console
+
     def assert_clean(self) -> None:
         assert not self.problems, "browser console reported problems:\n" + "\n".join(self.problems)
 
@@ -262,13 +276,7 @@ def open_page(browser: Any, base_url: str) -> Iterator[PageFactory]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        console = Console()
-        page.on("console", lambda m: m.type in ("error", "warning") and console.problems.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: console.problems.append(f"pageerror: {e}"))
-        page.on(
-            "requestfailed",
-            lambda r: "ERR_ABORTED" not in (r.failure or "") and console.problems.append(f"request failed: {r.url} {r.failure}"),
-        )
+        console = Console.watch(page, failed_requests=True)
         page.goto(path)
         if wait_ready:
             page.wait_for_selector("body[data-ready=true]", state="attached")

@@ -3,8 +3,8 @@ copy of the web corpus, since these tests upload, correct, delete and rebuild)."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from bot.console.auth import hash_password
 from bot.index import build_index
 from bot.store import open_store
 
-from .conftest import CASES, LAWS, SCREENSHOTS, Console, serve_app
+from .conftest import SCREENSHOTS, Console, Opened, serve_app, write_web_corpus
 from .documents import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -43,14 +43,7 @@ PDF_LINES = [
 def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """The real app over a fresh copy of the web corpus (default embedder), with an admin and an officer."""
     root = tmp_path_factory.mktemp("console-site")
-    docs = root / "documents"
-    (docs / "laws").mkdir(parents=True)
-    (docs / "cases").mkdir()
-    for name, text in LAWS.items():
-        (docs / "laws" / name).write_text(text, encoding="utf-8")
-    (docs / "cases" / "001_jiceng.txt").write_text(CASES, encoding="utf-8")
-    keys = root / "kiosk_keys.json"
-    keys.write_text(json.dumps({"file-key-1": "文件里的驿站"}, ensure_ascii=False), encoding="utf-8")
+    docs, keys = write_web_corpus(root, {"file-key-1": "文件里的驿站"})
     settings = Settings(documents_dir=docs, index_dir=root / "index", embedder="e5-small-q4",  # type: ignore[call-arg]
                         state_db=root / "state.sqlite3", kiosk_keys_file=keys)
     build_index(settings)
@@ -62,20 +55,16 @@ def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield url, settings
 
 
-class Opened:
-    def __init__(self, context: Any, page: Any, console: Console) -> None:
-        self.context, self.page, self.console = context, page, console
+@dataclass
+class InContext(Opened):
+    """An opened page with its browser context (for more tabs signed in as the same account)."""
+
+    context: Any
 
     def goto(self, path: str) -> Any:
         response = self.page.goto(path)
         self.page.wait_for_selector("body[data-ready=true]", state="attached")
         return response
-
-    def shot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
 
 
 @pytest.fixture
@@ -84,15 +73,12 @@ def open_as(browser: Any, console_site: tuple[str, Settings]) -> Iterator[Any]:
     url, _ = console_site
     contexts: list[Any] = []
 
-    def opener(account: tuple[str, str] | None, viewport: dict[str, int] = LAPTOP) -> Opened:
+    def opener(account: tuple[str, str] | None, viewport: dict[str, int] = LAPTOP) -> InContext:
         context = browser.new_context(viewport=viewport, base_url=url, locale="zh-CN")
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()
-        console = Console()
-        page.on("console", lambda m: m.type in ("error", "warning") and console.problems.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: console.problems.append(f"pageerror: {e}"))
-        opened = Opened(context, page, console)
+        opened = InContext(page, Console.watch(page), context)
         if account is not None:
             opened.goto("/console/login")
             page.fill("#name", account[0])

@@ -1,29 +1,15 @@
-/* Console helpers shared by every page: API calls with the CSRF token, escaping, dates, toasts, SVG charts. */
+/* Console helpers shared by every page: API calls with the CSRF token, dates, toasts, SVG charts.
+   Escaping, ApiError and the document kinds come from /assets/common.js (UB), loaded before this file. */
 "use strict";
 
 (function (global) {
+  const { esc, ApiError } = global.UB;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const CHANNELS = { chat: "聊天页", kiosk: "驿站终端", wechat: "微信", cli: "命令行" };
   const CHANNEL_COLORS = { chat: "#1f6feb", kiosk: "#e8891c", wechat: "#07a35a", cli: "#8a63d2" };
-  const KINDS = { law: "法律法规", case: "工作案例", news: "新闻报道" };
+  const KINDS = global.UB.DOC_TYPES;
   const REASONS = { out_of_domain: "超出范围", no_evidence: "无依据", no_detail: "无具体信息", invalid: "无效问题" };
   const HANDOFF_STATES = { open: "待处理", claimed: "已认领", answered: "已回复", closed: "已结束" };
-
-  function esc(value) {
-    return String(value == null ? "" : value)
-      .replace(/&/g, "&amp;")
-      .replace(/</g, "&lt;")
-      .replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;")
-      .replace(/'/g, "&#39;");
-  }
-
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
 
   /** JSON API call; state-changing requests carry the session's CSRF token. */
   async function api(method, path, body, options) {
