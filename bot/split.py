@@ -225,9 +225,40 @@ def _looks_author(text: str) -> bool:
     return bool(m and re.search(r"(工会|公司|集团|部|办|局|中心|委)", m.group(1)))
 
 
+_LIST_LINE = re.compile(r"^\s*(?:[-·•]|[0-9]+[.、．]|[一二三四五六七八九十]+、)")
+
+
+_DISTRIBUTION = re.compile(r"^\s*(?:报|送|抄送|抄报|分送|主送|发)[：:]")
+DISTRIBUTION_LINE_CHARS = 60  # a line of a distribution list ("新时代……联席会议召集人、副召集人。")
+
+
+def _without_contents(parts: list[str]) -> list[str]:
+    """The blank-line separated parts of a newsletter without its table of contents and its distribution
+    list. A "目录" line and the list parts after it repeat the headlines, and once joined into one run of text
+    they would open the first article ("- 江阴市祝塘镇……- 1. 高邮市……作为江阴市首批产改试点乡镇……"). The
+    distribution list of an official bulletin (版记: "报：……办公室。", "送：……") names recipients, not work."""
+    kept: list[str] = []
+    contents = distribution = False
+    for part in parts:
+        if re.sub(r"\s+", "", part) in ("目录", "目次"):
+            contents = True
+            continue
+        if contents and _LIST_LINE.match(part.strip().splitlines()[0]):
+            continue
+        contents = False
+        if _DISTRIBUTION.match(part) or (distribution and len(part.strip()) <= DISTRIBUTION_LINE_CHARS):
+            distribution = True
+            continue
+        distribution = False
+        kept.append(part)
+    return kept
+
+
 def _blocks(text: str) -> list[_Block]:
-    """Blank-line separated blocks, with paragraphs broken across page breaks joined again."""
-    raw = [re.sub(r"\s*\n\s*", "", b).strip() for b in re.split(r"\n\s*\n", text)]
+    """Blank-line separated blocks (table of contents left out), with paragraphs broken across page breaks
+    joined again."""
+    parts = _without_contents([b for b in re.split(r"\n\s*\n", text) if b.strip()])
+    raw = [re.sub(r"\s*\n\s*", "", b).strip() for b in parts]
     raw = [b for b in raw if b]
     blocks: list[_Block] = []
     for text_ in raw:
@@ -277,6 +308,10 @@ def _articles(blocks: list[_Block]) -> list[_Article]:
             )
             if new_article:
                 start()
+            if not art.has_body and art.titles and art.dates and not art.author:
+                # Headlines, then a date line, then another headline before any text: the first ones were
+                # the issue's masthead ("……联席会 专 报", "2024 年第 8 期"), not this article's title.
+                art.titles.clear()
             if not art.has_body and not art.markdown_title and (not art.sections or art.sections[-1][0] is None):
                 art.titles.append(b.text)
             else:

@@ -72,3 +72,28 @@ def test_report_region_is_where_the_work_happened_not_a_place_named_in_passing()
     assert ps and all(p.region == "扬州" for p in ps), [p.region for p in ps]
     assert Filters(region="扬州").matches(ps[0]) and Filters(region="江苏").matches(ps[0])
     assert not Filters(region="淮安").matches(ps[0])  # named in passing only
+
+
+def test_a_newsletters_table_of_contents_is_left_out():
+    """A 专报 lists its articles under "目 录" before the first one; the list must not open the first article."""
+    text = ("新时代产改联席会 专 报\n\n2024 年第 8 期\n\n目 录\n\n- 某镇实施“三大工程” 助推小微企业产改\n——某市总工会\n"
+            "- 工作信息\n - 1. 某镇增强四个“活力”\n“产改示范园”\n - 2. 某煤矿厚植沃土\n\n"
+            "某镇实施“三大工程” 助推小微企业产改\n\n")
+    text += "作为首批产改试点乡镇，某镇牢牢把握产业工人队伍建设改革方向，积极探索实施三大工程。" * 3 + "\n"
+    ps = split(_src(text, "zb.txt"), min_chars=50, max_chars=300)
+    assert ps and ps[0].text.startswith("作为首批产改试点乡镇"), ps[0].text
+    assert not any("- 1." in p.text or "工作信息" in p.text for p in ps)
+    assert ps[0].title.endswith("助推小微企业产改")
+
+
+def test_a_bulletins_masthead_and_distribution_list_are_not_an_article():
+    """专报: masthead lines and the issue's date come before the first headline; "报：/送：" lines close the issue."""
+    text = ("新时代产改联席会 专 报\n\n2024 年第 8 期（总第 38 期）\n\n产改联席会议办公室\n\n2024 年 6 月 24 日\n\n"
+            "江阴市某镇实施“三大工程” 助推小微企业产改\n\n"
+            + "作为江阴市首批产改试点乡镇，某镇牢牢把握产业工人队伍建设改革方向，积极探索实施三大工程。" * 3 + "\n\n"
+            "（省机冶石化工会）\n\n报：推进产业工人队伍建设改革协调小组办公室。\n\n联席会议召集人、副召集人。\n\n"
+            "送：省产改联席会议成员单位，各设区市产改领导机构。\n")
+    ps = split(_src(text, "zb.txt"), min_chars=50, max_chars=300)
+    assert {p.title for p in ps} == {"江阴市某镇实施“三大工程” 助推小微企业产改"}
+    assert ps[0].region == "江阴" and ps[0].date == "2024-06-24"
+    assert not any("报：" in p.text or "送：" in p.text or "召集人" in p.text for p in ps)
