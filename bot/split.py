@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from bot.types import Passage, SourceFile
-from bot.zh import cn_number, known_places, places_in, sentences
+from bot.zh import cn_number, is_province, known_places, places_in, sentences
 
 _NUM = "零〇一二两三四五六七八九十百千0-9"
 ARTICLE_RE = re.compile(rf"^(第[{_NUM}]+条)(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
@@ -169,6 +169,7 @@ class _Block:
     kind: str  # column | title | heading | author | source | photo | date | body
 
 
+
 @dataclass
 class _Article:
     column: str | None = None
@@ -289,6 +290,12 @@ def _articles(blocks: list[_Block]) -> list[_Article]:
     for i, b in enumerate(blocks):
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
         if b.kind == "column":
+            if not art.has_body:
+                # A headline and byline printed after their article's text, before the next column
+                # ("……小编说：…", "以『三个坚持』推动产改迈向纵深", "宜兴市总工会党组书记 邱远迅", "【他山之石】"): never
+                # the next article's (its report from 河北 was labelled 宜兴). Moving them to the article before
+                # (titled by its column, 主席之声) lost three officer questions on the odd rows of dev2, so they go.
+                art.titles, art.author = [], None
             start().column = b.text
         elif b.kind == "title":
             if art.has_body or art.titles:
@@ -366,8 +373,8 @@ def _region(art: _Article, org: str | None, body: str) -> str | None:
     mention 淮安 in passing)."""
     for text in (org or "", " ".join(art.titles) + " " + (art.author or "")):
         found = places_in(text)
-        if found:
-            return found[0]
+        if found:  # "浙江省宁波市北仑区总工会": the city, not the province (a 宁波 filter must find it)
+            return next((p for p in found if not is_province(p)), found[0])
     counts = {p: body.count(p) for p in places_in(body)}
     return max(counts, key=lambda p: counts[p]) if counts else None
 

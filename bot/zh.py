@@ -248,6 +248,11 @@ def known_places() -> tuple[str, ...]:
     return tuple(sorted(_places(), key=len, reverse=True))
 
 
+def is_province(place: str) -> bool:
+    """Whether regions.tsv lists the place as a province (or a municipality such as 上海)."""
+    return _places().get(place) == place
+
+
 def in_region(region: str | None, wanted: str) -> bool:
     """Whether a passage's region lies in the wanted place ("扬州" in "扬州", "江都" in "江苏"; "扬州市" = "扬州")."""
     if not region or not wanted:

@@ -97,3 +97,24 @@ def test_a_bulletins_masthead_and_distribution_list_are_not_an_article():
     assert {p.title for p in ps} == {"江阴市某镇实施“三大工程” 助推小微企业产改"}
     assert ps[0].region == "江阴" and ps[0].date == "2024-06-24"
     assert not any("报：" in p.text or "送：" in p.text or "召集人" in p.text for p in ps)
+
+
+def test_a_headline_printed_after_its_text_stays_with_it_and_not_with_the_next_column():
+    body = "宜兴市总工会切实履行好牵头责任，把产改工作融入全面深化改革工作要点。" * 3
+    text = (f"【主席之声】\n\n{body}\n\n小编说：宜兴的做法值得借鉴。\n\n以『三个坚持』推动产改迈向纵深\n\n"
+            "宜兴市总工会党组书记、副主席 邱远迅\n\n【他山之石】\n\n将疗休养列入职工福利项目 河北工会推动企业\n\n"
+            + "日前，记者从河北省劳模职工疗休养活动推进会上了解到，河北劳模职工疗休养将累计完成100万人次。" * 3 + "\n")
+    docs: dict[str, list] = {}
+    for p in split(_src(text, "jb.txt"), min_chars=50, max_chars=300):
+        docs.setdefault(p.doc_id, []).append(p)
+    first, second = (ps[0] for ps in docs.values())
+    assert first.title == "主席之声" and first.region == "宜兴"
+    assert second.title == "将疗休养列入职工福利项目 河北工会推动企业" and second.region == "河北"
+    assert second.column == "他山之石"
+
+
+def test_a_reports_region_is_its_city_not_its_province():
+    body = "北仑区总工会在集卡停车场工会驿站举办入会服务集市，300多名货车司机扫码入会。" * 3
+    text = f"宁波北仑区举办入会服务集市\n\n浙江省宁波市北仑区总工会 张三\n\n{body}\n"
+    (p, *_) = split(_src(text, "nb.txt"), min_chars=50, max_chars=300)
+    assert p.region == "宁波"
