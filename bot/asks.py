@@ -8,6 +8,7 @@ expected-answer-type check of classic question answering, built from Chinese que
 - only the asked clauses count (those ending in "？", else the last clause): "好几个人头晕……他有理吗？"
   asks nothing countable;
 - "几" is interrogative only when no word before it makes it "several" (十几, 好几, 这几, 我们几);
+- "哪两家医院", "哪些企业" ask for names of that kind that the question does not give itself;
 - a question with no such form (how, why, may I) is never refused here.
 
 How the rule was checked (../shared/eval: developed on the odd rows of dev2.jsonl, then the even rows and
@@ -43,6 +44,10 @@ _ASKS_UNIT = re.compile(
     r"(个月|个小时|小时|工作日|周年|个星期|星期|平方米|公里|[名人位个家所座条项天日周月年岁次吨元块台辆本场届批期户件支篇倍])"
 )
 _ASKS_FIGURE = re.compile(r"多少|多久|多长时间")
+# "哪两家医院", "哪些企业": named ones of a kind, stated as names that end in the kind's word.
+_NAME_ENDINGS = {"医院": "医院", "企业": "公司|集团|企业|厂", "公司": "公司|集团|企业|厂", "学校": "学校|大学|学院",
+                 "园区": "园区|产业园", "驿站": "驿站"}
+_ASKS_NAMES = re.compile(rf"哪(?:些|几|两|[一二三四五六七八九十])(?:家|个|所|座)?({'|'.join(_NAME_ENDINGS)})")
 _MONEY_WORD = re.compile(r"钱|工资|薪|收入|补贴|津贴|补偿|赔偿|赔|费|奖金|金额|营收|利润|报酬|罚款|奖励")
 
 _PHONE = re.compile(r"(?<![0-9])(?:(?:[0-9]{3,4}[-－—]?)?[0-9]{7,8}|1[0-9]{10}|12[0-9]{3})(?![0-9])")
@@ -58,14 +63,20 @@ _SAME_UNIT = (("天", "日", "工作日"), ("名", "人", "位"), ("个月", "�
 @dataclass(frozen=True)
 class Form:
     """The kind of answer a question asks for: phone, clock (or "24小时"), money, share (a multiple or a
-    percentage), or a count in `unit`."""
+    percentage), a count in `unit`, or names of the kind `unit` ("医院": "扬州市第一人民医院")."""
 
     kind: str
     unit: str = ""
 
-    def stated_in(self, sentence: str) -> bool:
-        """Whether the sentence states an answer of this form."""
+    def stated_in(self, sentence: str, question: str = "") -> bool:
+        """Whether the sentence states an answer of this form (names: one the question does not already give)."""
         s = _ARTICLE_REF.sub("", sentence)
+        if self.kind == "names":
+            endings = _NAME_ENDINGS[self.unit]
+            asked = _ASKS_NAMES.sub("", question)  # names the question gives itself ("“小哥医院”") are no answer
+            for given in re.findall(rf"[\u4e00-\u9fff]{{1,12}}(?:{endings})", asked):
+                s = s.replace(given, "")
+            return bool(re.search(rf"[\u4e00-\u9fff]{{2}}(?:{endings})", s))
         if self.kind == "phone":
             return bool(_PHONE.search(s))
         if self.kind == "clock":
@@ -94,6 +105,9 @@ def asked_form(question: str) -> Form | None:
         return Form("clock")
     if _ASKS_PHONE.search(q):
         return Form("phone")
+    names = _ASKS_NAMES.search(q)
+    if names:
+        return Form("names", names.group(1))
     m = _ASKS_UNIT.search(q)
     if m:
         unit = m.group(1)
@@ -126,6 +140,6 @@ def form_stated(question: str, hits: Sequence[Hit], top: int = 3) -> bool:
     terms = _topic_terms(question)
     for h in hits[:top]:
         for s in sentences(h.passage.text):
-            if form.stated_in(s) and (form.kind != "money" or any(t in s.lower() for t in terms)):
+            if form.stated_in(s, question) and (form.kind != "money" or any(t in s.lower() for t in terms)):
                 return True
     return False

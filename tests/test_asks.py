@@ -24,6 +24,8 @@ def hit(text: str, doc_type: str = "case") -> Hit:
     ("公司去年的营业收入是多少？", Form("money")),
     ("工伤五级能赔多少钱？", Form("money")),
     ("一个月能赔几块钱", Form("money")),
+    ("哪几家企业建了劳模创新工作室？", Form("names", "企业")),  # which ones, not how many
+    ("挂牌的两家医院是哪两家医院？", Form("names", "医院")),
 ])
 def test_the_asked_form_comes_from_the_interrogative(question, form):
     assert asked_form(question) == form
@@ -31,7 +33,6 @@ def test_the_asked_form_comes_from_the_interrogative(question, form):
 
 @pytest.mark.parametrize("question", [
     "昨天车间里气味很重，好几个人头晕，我们几个人跑出来了，主管要扣奖金，他有理吗？",  # "几" = several
-    "哪几家企业建了劳模创新工作室？",  # which ones, not how many
     "合同到期不续签怎么办？",
     "延长多久？",  # a duration answered by a rule, not always a figure
     "这几个月天天加班，合法吗",
@@ -75,3 +76,10 @@ def test_a_phone_number_is_stated_or_not():
 
 def test_questions_that_ask_no_form_are_never_refused_here():
     assert form_stated("合同到期不续签有补偿吗？", [hit("与此无关的一段话。")])
+
+
+def test_names_of_a_kind_are_stated_or_not():
+    q = "高邮挂牌的两家“小哥医院”具体是哪两家医院？"
+    assert not form_stated(q, [hit("高邮挂牌两家“小哥医院”，为快递小哥提供就医绿色通道。")])  # only the question's own name
+    assert form_stated(q, [hit("高邮市人民医院和高邮市中医医院挂牌成为“小哥医院”。")])
+    assert form_stated("祝塘镇哪些企业拿到了自主认定资格？", [hit("江苏某某机械有限公司等3家企业获得自主认定资格。")])

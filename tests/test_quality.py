@@ -73,7 +73,7 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.62, "refusal_acc": 0.64, "false_refusal": 0.03}
+DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.62, "refusal_acc": 0.68, "false_refusal": 0.03}
 
 
 @pytest.fixture(scope="module")
