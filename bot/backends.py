@@ -134,7 +134,7 @@ class FaissStore:
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
 
     def near(self, vec: np.ndarray, depth: int) -> Entries:
-        return self._search(self.index.faiss_index, self.index.window_rows, vec, depth, Scope(Filters()))
+        return self.windows(vec, depth, Scope(Filters()))
 
     def passage_vector(self, row: int) -> np.ndarray:
         fi = self.index.faiss_index

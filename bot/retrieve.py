@@ -154,9 +154,7 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
         s_rank = {r: i + 1 for i, r in enumerate(s_rows)}
-        best = self._later_law_first(sorted(fused, key=lambda r: -fused[r]), mask)[:k]
-        for i in range(len(best) - 1, -1, -1):  # a moved-up article takes the score of the one it precedes
-            fused[best[i]] = max(fused.get(best[i], 0.0), fused[best[i + 1]] if i + 1 < len(best) else 0.0)
+        best = self._first(sorted(fused, key=lambda r: -fused[r]), fused, mask, k)
         return [
             Hit(passage=self.index.passages[r], score=fused[r], dense_rank=d_rank.get(r), sparse_rank=s_rank.get(r),
                 dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
@@ -169,10 +167,16 @@ class HybridRetriever(BaseRetriever):
         found = self.index.store.hybrid(self.query_vector(query), expanded, max(self.settings.candidates, k), scope,
                                         self.settings.milvus_fusion, self.settings)
         score = {int(r): float(x) for r, x in zip(found.rows, found.scores)}
-        rows = self._later_law_first(list(score), scope.mask)[:k]
-        for i in range(len(rows) - 1, -1, -1):  # a moved-up article takes the score of the one it precedes
-            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
+        rows = self._first(list(score), score, scope.mask, k)
         return [Hit(passage=self.index.passages[r], score=score[r]) for r in rows]
+
+    def _first(self, ranked: list[int], score: dict[int, float], mask: np.ndarray | None, k: int) -> list[int]:
+        """The k first of the ranked rows after _later_law_first; a moved-up article takes (in `score`) the score
+        of the one it precedes, so scores still fall along the list."""
+        rows = self._later_law_first(ranked, mask)[:k]
+        for i in range(len(rows) - 1, -1, -1):
+            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
+        return rows
 
     def _later_law_first(self, rows: list[int], mask: np.ndarray | None) -> list[int]:
         """Rows with the article that replaced an outdated one (bot/data/superseded.tsv) placed right before it,
