@@ -22,8 +22,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.answer import query_terms
 from bot.types import Hit
-from bot.zh import expand, sentences, tokenize, words
+from bot.zh import sentences
 
 # A number as written in Chinese text: Arabic or Chinese numerals, maybe "多/余/来" (about).
 _NUM = r"(?:[0-9０-９][0-9０-９.,]*|[零〇一二两三四五六七八九十百千万亿半]+)\s*(?:多|余|来)?\s*"
@@ -117,16 +118,6 @@ def asked_form(question: str) -> Form | None:
     return None
 
 
-def _topic_terms(question: str) -> list[str]:
-    """The question's words of two or more characters, their search sub-words and their legal wording
-    ("加班费" -> "延长工作时间"), without numbers."""
-    out: list[str] = []
-    for w in words(expand(question)):
-        if len(w) >= 2 and not re.search(r"[0-9０-９]", w):
-            out += [w.lower(), *(t for t in tokenize(w) if len(t) >= 2 and t != w)]
-    return out
-
-
 def form_stated(question: str, hits: Sequence[Hit], top: int = 3) -> bool:
     """Whether the top passages state an answer of the form the question asks for (True when it asks for none).
 
@@ -137,7 +128,9 @@ def form_stated(question: str, hits: Sequence[Hit], top: int = 3) -> bool:
     form = asked_form(question)
     if form is None:
         return True
-    terms = _topic_terms(question)
+    # The question's words, their sub-words and legal wording ("加班费" -> "延长工作时间"), without numbers.
+    terms = [w for t in query_terms(question) if len(t.word) >= 2 and not re.search(r"[0-9０-９]", t.word)
+             for w in (t.word, *t.parts)]
     for h in hits[:top]:
         for s in sentences(h.passage.text):
             if form.stated_in(s, question) and (form.kind != "money" or any(t in s.lower() for t in terms)):
