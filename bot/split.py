@@ -169,7 +169,6 @@ class _Block:
     kind: str  # column | title | heading | author | source | photo | date | body
 
 
-
 @dataclass
 class _Article:
     column: str | None = None
@@ -227,13 +226,11 @@ def _looks_author(text: str) -> bool:
 
 
 _LIST_LINE = re.compile(r"^\s*(?:[-·•]|[0-9]+[.、．]|[一二三四五六七八九十]+、)")
-
-
 _DISTRIBUTION = re.compile(r"^\s*(?:报|送|抄送|抄报|分送|主送|发)[：:]")
 DISTRIBUTION_LINE_CHARS = 60  # a line of a distribution list ("新时代……联席会议召集人、副召集人。")
 
 
-def _without_contents(parts: list[str]) -> list[str]:
+def _without_contents_and_distribution(parts: list[str]) -> list[str]:
     """The blank-line separated parts of a newsletter without its table of contents and its distribution
     list. A "目录" line and the list parts after it repeat the headlines, and once joined into one run of text
     they would open the first article ("- 江阴市祝塘镇……- 1. 高邮市……作为江阴市首批产改试点乡镇……"). The
@@ -256,9 +253,9 @@ def _without_contents(parts: list[str]) -> list[str]:
 
 
 def _blocks(text: str) -> list[_Block]:
-    """Blank-line separated blocks (table of contents left out), with paragraphs broken across page breaks
+    """Blank-line separated blocks (table of contents and distribution list left out), with paragraphs broken across page breaks
     joined again."""
-    parts = _without_contents([b for b in re.split(r"\n\s*\n", text) if b.strip()])
+    parts = _without_contents_and_distribution([b for b in re.split(r"\n\s*\n", text) if b.strip()])
     raw = [re.sub(r"\s*\n\s*", "", b).strip() for b in parts]
     raw = [b for b in raw if b]
     blocks: list[_Block] = []
