@@ -54,6 +54,7 @@ class Candidate:
     text: str
     score: float
     lead_in: str | None = None  # the "…如下：" sentence introducing a list item
+    lead_position: int | None = None  # its index among the passage's sentences
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,10 @@ def local_idf(terms: list[Term], texts: list[str]) -> dict[str, float]:
 
 
 def passage_sentences(passage: Passage) -> list[str]:
-    """The passage's sentences as they appear in its text (article heading removed, injected instructions dropped)."""
+    """The passage's sentences as they appear in its text (article heading removed); an injected instruction
+    is blanked, not dropped, so an index is still the sentence's place in the source."""
     text = _ARTICLE_HEAD.sub("", passage.text.strip()) if passage.article else passage.text
-    return [s for s in sentences(text) if not is_injection(s)]
+    return ["" if is_injection(s) else s for s in sentences(text)]
 
 
 def on_place(question: str, hits: list[Hit]) -> list[Hit]:
@@ -191,19 +193,20 @@ def candidates(
                 sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank])
             score = sentence_score(sent, terms, idf, quantity, contexts[rank]) * RANK_DECAY**rank
             if score > 0:
-                out.append(Candidate(rank, pos, sent, score, _lead_in(sents, pos)))
+                lead = _lead_in(sents, pos)
+                out.append(Candidate(rank, pos, sent, score, *(lead or (None, None))))
     out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
     return out
 
 
-def _lead_in(sents: list[str], pos: int) -> str | None:
-    """For a list item, the nearest earlier sentence ending with a colon (what the list is about)."""
+def _lead_in(sents: list[str], pos: int) -> tuple[str, int] | None:
+    """For a list item, the nearest earlier sentence ending with a colon (what the list is about) and its index."""
     if not _LIST_ITEM.match(sents[pos]):
         return None
-    for prev in reversed(sents[:pos]):
-        if prev.rstrip().endswith(("：", ":")):
-            return prev
-        if not _LIST_ITEM.match(prev):
+    for i in range(pos - 1, -1, -1):
+        if sents[i].rstrip().endswith(("：", ":")):
+            return sents[i], i
+        if not _LIST_ITEM.match(sents[i]):
             return None
     return None
 
@@ -294,14 +297,28 @@ def compose(question: str, hits: list[Hit], max_chars: int) -> tuple[str, list[C
         citations.append(Citation(n=n, passage=hit.passage, score=hit.score))
         parts.append(_reference(hit.passage))
         group = sorted((c for c in chosen if c.hit_rank == rank), key=lambda c: c.position)
+        quoted: list[tuple[int, str]] = []  # (position in the passage, text) in source order
         for c in group:
-            for s in ([c.lead_in] if c.lead_in else []) + [c.text]:
+            for pos, s in ([(c.lead_position, c.lead_in)] if c.lead_in else []) + [(c.position, c.text)]:
                 if squash(s) in written:
                     continue
                 written.add(squash(s))
                 limit = max_chars - opening[rank] if len(chosen) == 1 and not c.lead_in else len(s)
-                parts.append(f"{trim(s, limit)}[{n}]")
+                quoted.append((pos, trim(s, limit)))
+        parts.append(_cited_runs(quoted, n))
     return "".join(parts), citations
+
+
+def _cited_runs(quoted: list[tuple[int, str]], n: int) -> str:
+    """Sentences of one passage with a marker after each run of neighbouring ones ("…的：（一）…；[1]"):
+    a quoted condition reads as one piece, as it stands in the source."""
+    out = []
+    for i, (pos, text) in enumerate(quoted):
+        out.append(text)
+        last = i + 1 == len(quoted)
+        if last or quoted[i + 1][0] != pos + 1 or text.endswith("……") or quoted[i + 1][1].startswith("……"):
+            out.append(f"[{n}]")
+    return "".join(out)
 
 
 def _reference(p: Passage) -> str:

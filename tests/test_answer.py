@@ -70,6 +70,19 @@ def test_list_item_brings_its_lead_in():
     assert_every_sentence_cited(text, cites)
 
 
+def test_neighbouring_sentences_share_one_marker():
+    """A lead-in and the item right after it read as one quotation ("…下列情形之一的：（一）…[1]"), so a
+    condition spanning both is quoted whole; sentences apart in the source keep a marker each."""
+    law_16 = ("第十六条 职工符合本条例第十四条、第十五条的规定，但是有下列情形之一的，不得认定为工伤或者视同工伤：\n"
+              "（一）故意犯罪的；\n（二）醉酒或者吸毒的；\n（三）自残或者自杀的。")
+    law = hits(passage("law:16", law_16, "第十六条", "工伤保险条例"))
+    text, cites = compose("故意犯罪或者醉酒受伤算工伤吗", law, 200)
+    assert "不得认定为工伤或者视同工伤：（一）故意犯罪的；（二）醉酒或者吸毒的；" in squash(text)
+    assert_every_sentence_cited(text, cites)
+    text, _ = compose("高邮货车司机入会和小哥食堂用餐补贴", HITS, 200)
+    assert re.search(r"入会。\[\d\].*小哥食堂", text)  # two sentences of CASE that are not neighbours
+
+
 def test_sentences_keep_source_order_within_a_passage():
     text, _ = compose("高邮货车司机入会和小哥食堂用餐补贴", HITS, 200)
     assert text.index("2000多名货车司机") < text.index("小哥食堂")
