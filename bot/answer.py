@@ -28,6 +28,10 @@ _HAS_NUMBER = re.compile(
     r"(?:[个名家条项天年倍元万亿人件次座所户支期批%％]|平方米|小时|公里|分之)"
     r"|[一二两三四五六七八九十百千万]+(?:[个名家条项天年倍元万亿人件次]|分之)"
 )
+# A list item that only points elsewhere ("（七）法律、行政法规规定应当认定为工伤的其他情形。") says nothing by itself.
+_CATCH_ALL = re.compile(r"^(?:法律|行政法规|法规)[、，]?(?:行政法规|法规)?[^，。；]*规定[^，。；]*其他[^，。；]*[。；]?$")
+# A lead-in of conditions that must all be met ("符合下列条件的，……："), unlike "下列情形之一".
+_ALL_CONDITIONS = re.compile(r"(?:符合|具备|满足)下列(?:[^：:之]*)条件[^：:之]*[：:]$")
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
 QUANTITY_BOOST = 1.3  # "多少/几/多久" questions: sentences stating a number
@@ -55,6 +59,7 @@ class Candidate:
     score: float
     lead_in: str | None = None  # the "…如下：" sentence introducing a list item
     lead_position: int | None = None  # its index among the passage's sentences
+    conditions: tuple[tuple[int, str], ...] = ()  # all items of a list of conditions that must all be met
 
 
 @dataclass(frozen=True)
@@ -194,9 +199,24 @@ def candidates(
             score = sentence_score(sent, terms, idf, quantity, contexts[rank]) * RANK_DECAY**rank
             if score > 0:
                 lead = _lead_in(sents, pos)
-                out.append(Candidate(rank, pos, sent, score, *(lead or (None, None))))
+                if lead is None:
+                    out.append(Candidate(rank, pos, sent, score, conditions=_conditions(sents, sent, pos)))
+                elif not _CATCH_ALL.match(_LIST_ITEM.sub("", sent)):
+                    out.append(Candidate(rank, pos, sent, score, *lead, _conditions(sents, *lead)))
     out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
     return out
+
+
+def _conditions(sents: list[str], lead: str, lead_position: int) -> tuple[tuple[int, str], ...]:
+    """The items after a lead-in of conditions that must all be met (none for "下列情形之一")."""
+    if not _ALL_CONDITIONS.search(lead.rstrip()):
+        return ()
+    items = []
+    for i in range(lead_position + 1, len(sents)):
+        if not _LIST_ITEM.match(sents[i]):
+            break
+        items.append((i, sents[i]))
+    return tuple(items)
 
 
 def _lead_in(sents: list[str], pos: int) -> tuple[str, int] | None:
@@ -241,7 +261,15 @@ def select(
         cost = sum(len(s) for s in unit) + (0 if any(x.hit_rank == c.hit_rank for x in chosen) else opening.get(c.hit_rank, 0))
         if not unit or (chosen and used + cost > max_chars):
             continue
-        if _ends_on_colon(c.text):
+        lead = (c.text, c.position) if c.lead_in is None else (c.lead_in, c.lead_position)
+        siblings = [Candidate(c.hit_rank, i, t, 0.0, *lead)
+                    for i, t in c.conditions if i != c.position and squash(t) not in seen]
+        if used + cost + sum(len(x.text) for x in siblings) > max_chars:
+            siblings = []  # too long to quote whole: the best items only, as for any list
+        chosen.extend(siblings)  # one condition of several that must all be met would mislead
+        cost += sum(len(x.text) for x in siblings)
+        seen.update(squash(x.text) for x in siblings)
+        if _ends_on_colon(c.text) and not siblings:
             item = _first_item_of(c, cands, seen)
             if item is None or (chosen and used + cost + len(item.text) > max_chars):
                 continue  # a lead-in without its list says nothing

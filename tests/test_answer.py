@@ -82,6 +82,24 @@ def test_neighbouring_sentences_share_one_marker():
     assert _cited_runs([(0, "甲。"), (1, "乙。"), (3, "丁。"), (4, "……戊")], 2) == "甲。乙。[2]丁。[2]……戊[2]"
 
 
+def test_conditions_that_must_all_be_met_are_quoted_together():
+    """"符合下列条件" lists conditions that all apply: one of them alone would mislead (unlike "下列情形之一")."""
+    law_45 = ("第四十五条 失业人员符合下列条件的，从失业保险基金中领取失业保险金：\n"
+              "（一）失业前用人单位和本人已经缴纳失业保险费满一年的；\n（二）非因本人意愿中断就业的；\n"
+              "（三）已经进行失业登记，并有求职要求的。")
+    text, cites = compose("辞职了能领失业保险金吗", hits(passage("law:45", law_45, "第四十五条", "社会保险法")), 200)
+    assert "（二）非因本人意愿中断就业的" in text
+    assert_every_sentence_cited(text, cites)
+
+
+def test_catch_all_item_is_never_the_answer():
+    """"（七）法律、行政法规规定应当认定为工伤的其他情形" points elsewhere and answers nothing."""
+    law_14 = ("第十四条 职工有下列情形之一的，应当认定为工伤：\n（一）在工作时间和工作场所内，因工作原因受到事故伤害的；\n"
+              "（二）患职业病的；\n（三）法律、行政法规规定应当认定为工伤的其他情形。")
+    text, _ = compose("上班时受伤应当认定为工伤吗", hits(passage("law:14", law_14, "第十四条", "工伤保险条例")), 200)
+    assert "因工作原因受到事故伤害" in text and "其他情形" not in text
+
+
 def test_sentences_keep_source_order_within_a_passage():
     text, _ = compose("高邮货车司机入会和小哥食堂用餐补贴", HITS, 200)
     assert text.index("2000多名货车司机") < text.index("小哥食堂")
