@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.quantities import Duration, meets, stated
 from bot.refusal import is_injection
 from bot.types import Citation, Hit, Passage
 from bot.zh import data_lines, expand, places_in, sentences, squash, tokenize, words
@@ -35,6 +36,7 @@ _ALL_CONDITIONS = re.compile(r"(?:符合|具备|满足)下列(?:[^：:之]*)条�
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
 QUANTITY_BOOST = 1.3  # "多少/几/多久" questions: sentences stating a number
+MEETS_BONUS = 3.0  # a condition that the worker's stated duration meets ("干了11年": "连续工作满十年的")
 CONTEXT_SHARE = 0.4  # a question word found in the passage but not in the sentence
 LONG_SHARE = 0.6  # sentences longer than this share of the answer budget are cut down to their best clauses
 
@@ -112,9 +114,11 @@ def synonyms() -> dict[str, tuple[str, ...]]:
 
 
 def sentence_score(
-    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool = False, context: str = ""
+    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool = False, context: str = "",
+    durations: list[Duration] | None = None,
 ) -> float:
-    """Weighted, idf-scaled question words the sentence contains (+ a bonus for numbers when asked).
+    """Weighted, idf-scaled question words the sentence contains (+ a bonus for numbers when asked, and for a
+    condition that a duration the worker states meets: "干了11年" and "连续工作满十年的").
 
     Words found only in the sentence's context (its passage and title: the place or company a report is
     about) count CONTEXT_SHARE as much.
@@ -123,6 +127,8 @@ def sentence_score(
     score = sum(t.weight * idf.get(t.word, 1.0) * max(match(t, s), CONTEXT_SHARE * match(t, context)) for t in terms)
     if quantity and score > 0 and _HAS_NUMBER.search(sentence):
         score = score * QUANTITY_BOOST + 0.75
+    if score > 0 and durations and meets(sentence, durations):
+        score += MEETS_BONUS
     return score
 
 
@@ -158,7 +164,8 @@ def _context(p: Passage) -> str:
 
 
 def best_window(
-    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool, limit: int, context: str = ""
+    sentence: str, terms: list[Term], idf: dict[str, float], quantity: bool, limit: int, context: str = "",
+    durations: list[Duration] | None = None,
 ) -> str:
     """The run of whole clauses of an over-long sentence that scores best within `limit` chars, cuts marked ……"""
     clauses = [c for c in _CLAUSE_SPLIT.split(sentence) if c]
@@ -171,7 +178,7 @@ def best_window(
             if size > limit and j > i:
                 break
             text = "".join(clauses[i : j + 1])
-            key = (sentence_score(text, terms, idf, quantity, context), len(text))
+            key = (sentence_score(text, terms, idf, quantity, context, durations), len(text))
             if key > best_key:
                 best, best_key = (i, j), key
     i, j = best
@@ -185,6 +192,7 @@ def candidates(
     """Scored sentences of the top passages, best first; sentences over long_chars shrink to their best clauses."""
     terms = query_terms(question)
     quantity = bool(_QUANTITY_Q.search(question))
+    durations = stated(question)
     pool = on_place(question, hits[:max_passages])
     per_hit = [passage_sentences(h.passage) if h in pool else [] for h in hits[:max_passages]]
     contexts = [_context(h.passage) for h in hits[:max_passages]]
@@ -195,8 +203,8 @@ def candidates(
             if len(sent) < MIN_SENTENCE_CHARS:
                 continue
             if long_chars and len(sent) > long_chars:
-                sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank])
-            score = sentence_score(sent, terms, idf, quantity, contexts[rank]) * RANK_DECAY**rank
+                sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank], durations)
+            score = sentence_score(sent, terms, idf, quantity, contexts[rank], durations) * RANK_DECAY**rank
             if score > 0:
                 lead = _lead_in(sents, pos)
                 if lead is None:
