@@ -113,7 +113,10 @@ def split_statute(source: SourceFile, max_chars: int = 450) -> list[Passage]:
         if current is None:
             current = _Unit(None, chapter if seen_article else "前言", [])
             units.append(current)
-        current.paragraphs.append(line)
+        if current.article and current.paragraphs and not _is_sentence_end(current.paragraphs[-1]):
+            current.paragraphs[-1] += line  # a line broken inside a sentence ("…延长工作时间的，\n按照不低于…")
+        else:
+            current.paragraphs.append(line)
     passages: list[Passage] = []
     for unit in units:
         for piece in _pack(unit.paragraphs, max_chars):

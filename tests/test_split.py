@@ -28,6 +28,17 @@ def test_long_article_is_cut_by_paragraph_and_keeps_its_number():
     assert "".join(p.text.replace("\n", "") for p in second) == ("第二条 下列情形：" + body).replace("\n", "")
 
 
+def test_a_statute_line_broken_inside_a_sentence_is_rejoined():
+    """Converted statutes break lines mid-sentence ("…延长工作时间的，\n\n按照不低于…１５０％支付\n\n劳动者工资；"):
+    a list item must stay one sentence, or an answer quotes "劳动者工资；" alone."""
+    text = ("# 示例规定\n\n第十三条 应按以下标准支付工资：\n\n（一）延长工作时间的，\n\n按照不低于本人小时工资标准的１５０％支付\n\n"
+            "劳动者工资；\n\n（二）休息日工作的，按照不低于２００％支付劳动者工资。\n\n第十四条 附则。\n\n第十五条 施行。\n")
+    first = split(_src(text, "示例规定.md"))[0]
+    assert first.text.split("\n") == ["第十三条 应按以下标准支付工资：",
+                                       "（一）延长工作时间的，按照不低于本人小时工资标准的１５０％支付劳动者工资；",
+                                       "（二）休息日工作的，按照不低于２００％支付劳动者工资。"]
+
+
 def test_newsletter_articles_metadata_and_paragraph_passages():
     ps = split(_src(NEWSLETTER, "工会简讯.txt"))
     docs = {}
