@@ -242,7 +242,7 @@ def _lead_in(sents: list[str], pos: int) -> tuple[str, int] | None:
 def select(
     cands: list[Candidate], max_chars: int, allowed: set[int] | None = None, opening: dict[int, int] | None = None
 ) -> list[Candidate]:
-    """Greedy choice of the best sentences within max_chars (the best one always, trimmed if needed).
+    """Greedy choice of the best sentences within max_chars (the best one and the top passage's best always).
 
     `allowed`: hit ranks whose sentences may be used besides the best sentence's own passage (None: all).
     `opening`: characters that quoting a hit rank for the first time adds (its article reference).
@@ -259,6 +259,13 @@ def select(
     good = [c for c in cands if c.score >= best * KEEP_RATIO
             and (allowed is None or c.hit_rank in allowed or c.hit_rank == cands[0].hit_rank)]
     firsts: dict[int, Candidate] = {}
+    # The top passage's best sentence is always offered, however few of the question's words it shares:
+    # retrieval ranked that passage first on more than words (its lay questions, the meaning of the question).
+    top = next((c for c in cands if c.hit_rank == 0), None)
+    if top is not None:
+        firsts[0] = top
+        if top not in good:
+            good = [top] + good
     for c in good:
         if c.hit_rank < SPREAD and c.hit_rank not in firsts:
             firsts[c.hit_rank] = c

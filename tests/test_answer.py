@@ -100,6 +100,16 @@ def test_catch_all_item_is_never_the_answer():
     assert "因工作原因受到事故伤害" in text and "其他情形" not in text
 
 
+def test_the_top_passage_is_quoted_even_when_it_shares_few_words():
+    """Retrieval ranks on lay questions and meaning; the passage it puts first is in the answer."""
+    top = passage("law:11", "第十一条 在劳动场所，用人单位应当预防和制止对女职工的性骚扰。", "第十一条", "女职工劳动保护特别规定")
+    wordy = passage("law:95", "第九十五条 部门领导玩忽职守，不管职工投诉，主管部门及其工作人员给劳动者造成损害的，公司应当承担"
+                    "赔偿责任；对直接负责的主管人员依法给予处分。", "第九十五条")
+    text, cites = compose("部门领导老是对我动手动脚，跟主管说了也不管，公司就没有责任吗？", hits(top, wordy), 200)
+    assert "预防和制止对女职工的性骚扰" in text  # its sentence scores 1.2 against 8.2 for the wordy one
+    assert_every_sentence_cited(text, cites)
+
+
 def test_sentences_keep_source_order_within_a_passage():
     text, _ = compose("高邮货车司机入会和小哥食堂用餐补贴", HITS, 200)
     assert text.index("2000多名货车司机") < text.index("小哥食堂")
