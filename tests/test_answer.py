@@ -258,3 +258,13 @@ def test_a_sentence_ending_on_a_colon_never_stands_without_its_list():
         if sentence.rstrip().endswith("："):
             assert "（一）" in text or "（二）" in text, text
     assert "（" in text, text
+
+
+def test_an_article_reference_is_no_amount():
+    """"多少" favours sentences that state an amount; "本法第二十六条第一款" states none."""
+    from bot.answer import sentence_score
+    terms = query_terms("辞职能拿多少补偿")
+    plain = sentence_score("（五）致使劳动合同无效的补偿；", terms, {}, quantity=True)
+    cited = sentence_score("（五）因本法第二十六条第一款规定的情形致使劳动合同无效的补偿；", terms, {}, quantity=True)
+    amount = sentence_score("（五）致使劳动合同无效的，支付一个月工资的补偿；", terms, {}, quantity=True)
+    assert cited == plain < amount
