@@ -1,9 +1,10 @@
-"""Durations a worker states ("干了11年", "才干4个月", "怀孕快8个月") and the statutory conditions they meet.
+"""Durations and ages a worker states ("干了11年", "才干4个月", "怀孕快8个月", "才15岁") and the statutory
+conditions they meet.
 
 Statutes decide by thresholds written into conditional clauses: "连续工作满十年的", "不满六个月的",
 "怀孕7个月以上的女职工", "三个月以上不满一年的". A worker who says "我在这个厂干了11年" is answered by the
-clause whose threshold 11 years meets, not by the neighbouring one about one year. Only durations count
-(years, months, days, hours): they are what statutes compare, and they convert into one another.
+clause whose threshold 11 years meets, not by the neighbouring one about one year. Only durations (years,
+months, days, hours, converted into one another) and ages count: they are what statutes compare.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _NUMBER = r"([0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千]
 # Unit -> (family, factor to the family's base): years and months are compared in months.
 _UNITS = {"年": ("month", 12.0), "个月": ("month", 1.0), "个多月": ("month", 1.0), "天": ("day", 1.0),
           "日": ("day", 1.0), "个工作日": ("day", 1.0), "工作日": ("day", 1.0), "小时": ("hour", 1.0),
-          "个小时": ("hour", 1.0)}
+          "个小时": ("hour", 1.0), "周岁": ("age", 1.0), "岁": ("age", 1.0)}
 _UNIT = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 # In a question: "11年", "两年多", "快8个月", "一年半"; not a calendar year ("2023年", "去年").
 _STATED = re.compile(rf"(快|近|将近|不到)?{_NUMBER}(多)?({_UNIT})(半|多)?")
@@ -28,7 +29,7 @@ _CLAUSE = re.compile(r"[^，；。：,;:]+")
 
 @dataclass(frozen=True)
 class Duration:
-    """An amount of time in its family's base unit (months, days or hours)."""
+    """An amount of time in its family's base unit (months, days or hours), or an age in years."""
 
     family: str
     value: float

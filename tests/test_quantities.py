@@ -36,6 +36,8 @@ def test_calendar_dates_are_no_durations():
     ("试用期不得超过六个月。", "干了11年", None),  # a rule, not a condition on the worker
     ("职工每日工作8小时。", "每天干12个小时", None),
     ("连续工作满十年的", "我被扣了工资", None),  # nothing stated
+    ("禁止用人单位招用未满十六周岁的未成年人。", "我侄子才15岁，在厂里被冲床轧伤了", True),
+    ("未成年工是指年满十六周岁未满十八周岁的劳动者。", "孩子刚满18岁", False),
 ])
 def test_conditions_met(sentence, question, verdict):
     assert meets(sentence, stated(question)) is verdict
