@@ -39,6 +39,9 @@ def is_statute(text: str) -> bool:
     return sum(1 for ln in text.split("\n") if ARTICLE_RE.match(ln.strip())) >= 3
 
 
+ARTICLE_WHOLE = 2.0
+
+
 def split(source: SourceFile, min_chars: int = 150, max_chars: int = 450) -> list[Passage]:
     """Passages of one file, in reading order."""
     if is_statute(source.text):
@@ -119,7 +122,10 @@ def split_statute(source: SourceFile, max_chars: int = 450) -> list[Passage]:
             current.paragraphs.append(line)
     passages: list[Passage] = []
     for unit in units:
-        for piece in _pack(unit.paragraphs, max_chars):
+        # An article is the citation a worker needs, and its later paragraphs lean on its first ("不执行上述规定"):
+        # it stays whole up to ARTICLE_WHOLE x max_chars.
+        limit = int(max_chars * ARTICLE_WHOLE) if unit.article else max_chars
+        for piece in _pack(unit.paragraphs, limit):
             passages.append(
                 Passage(
                     id=f"{doc_id}:{len(passages)}", doc_id=doc_id, text=piece, doc_type="law", title=title,

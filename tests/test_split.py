@@ -1,4 +1,4 @@
-from bot.split import article_number, split
+from bot.split import ARTICLE_WHOLE, article_number, split
 from bot.types import SourceFile
 from tests.corpus_text import NEWSLETTER, STATUTE
 
@@ -24,7 +24,7 @@ def test_long_article_is_cut_by_paragraph_and_keeps_its_number():
     text = f"# 示例法\n\n第一条 总则。\n\n第二条 下列情形：\n\n{body}\n\n第三条 附则。\n"
     ps = split(_src(text, "示例法.md"), max_chars=300)
     second = [p for p in ps if p.article == "第二条"]
-    assert len(second) > 1 and all(len(p.text) <= 300 for p in second)
+    assert len(second) > 1 and all(len(p.text) <= 300 * ARTICLE_WHOLE for p in second)
     assert "".join(p.text.replace("\n", "") for p in second) == ("第二条 下列情形：" + body).replace("\n", "")
 
 
@@ -37,6 +37,14 @@ def test_a_statute_line_broken_inside_a_sentence_is_rejoined():
     assert first.text.split("\n") == ["第十三条 应按以下标准支付工资：",
                                        "（一）延长工作时间的，按照不低于本人小时工资标准的１５０％支付劳动者工资；",
                                        "（二）休息日工作的，按照不低于２００％支付劳动者工资。"]
+
+
+def test_an_article_somewhat_over_the_passage_size_stays_whole():
+    """"实行不定时工时制度的劳动者，不执行上述规定" means nothing cut off from the rules it refers to."""
+    items = "\n\n".join(f"（{n}）" + "安排劳动者延长工作时间的，支付不低于工资的百分之一百五十的工资报酬。" * 4 for n in "一二三")
+    text = f"# 示例法\n\n第一条 总则。\n\n第二条 应按以下标准支付工资：\n\n{items}\n\n实行不定时工时制度的劳动者，不执行上述规定。\n\n第三条 附则。\n"
+    second = [p for p in split(_src(text, "示例法.md"), max_chars=450) if p.article == "第二条"]
+    assert len(second) == 1 and 450 < len(second[0].text) and second[0].text.endswith("不执行上述规定。")
 
 
 def test_newsletter_articles_metadata_and_paragraph_passages():
