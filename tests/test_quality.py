@@ -44,6 +44,22 @@ def test_questions_that_ask_for_a_figure_the_corpus_lacks_are_refused(corpus_ass
 
 
 @pytest.mark.slow
+def test_answers_quote_the_condition_a_stated_duration_or_age_meets(corpus_assistant):
+    """Held-out probe for bot/quantities.py (tests/data/probe_durations.jsonl: 50 questions in which a worker
+    states a duration or age, written from the statutes by a helper who never saw the evaluation sets, each
+    with the threshold clause that decides it). Measured when the rule was added: answer evidence 40 of 50,
+    37 without the duration bonus."""
+    import json
+    from pathlib import Path
+
+    from bot.evaluate import contains_evidence
+
+    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_durations.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    quoted = sum(contains_evidence(corpus_assistant.ask(r["question"]).text, [r["evidence"]]) for r in rows)
+    assert quoted >= 38, quoted
+
+
+@pytest.mark.slow
 def test_dev_set_answer_figures(corpus_assistant):
     from bot.evaluate import answer_figures
 
@@ -73,7 +89,7 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.62, "refusal_acc": 0.68, "false_refusal": 0.03}
+DEV2_FLOORS = {"law_hit@5": 0.93, "law_answer_has_evidence": 0.75, "refusal_acc": 0.68, "false_refusal": 0.03}
 
 
 @pytest.fixture(scope="module")
