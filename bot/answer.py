@@ -199,10 +199,13 @@ def candidates(
     per_hit = [passage_sentences(h.passage) if h in pool else [] for h in hits[:max_passages]]
     contexts = [_context(h.passage) for h in hits[:max_passages]]
     idf = local_idf(terms, [s for sents in per_hit for s in sents])
+    # A passage with a band the worker's duration falls in ("每满一年…") is quoted without its other bands
+    # ("不满六个月的…" to someone with three years); with no band that applies, the threshold missed is the answer.
+    applies = {r for r, sents in enumerate(per_hit) if durations and any(meets(x, durations) for x in sents)}
     out: list[Candidate] = []
     for rank, sents in enumerate(per_hit):
         for pos, sent in enumerate(sents):
-            if len(sent) < MIN_SENTENCE_CHARS:
+            if len(sent) < MIN_SENTENCE_CHARS or (rank in applies and meets(sent, durations) is False):
                 continue
             if long_chars and len(sent) > long_chars:
                 sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank], durations)

@@ -53,3 +53,15 @@ def test_answer_quotes_the_condition_the_worker_meets():
     h = hits(passage("law:14", law_14, "第十四条"))
     text, _ = compose("我在这个厂干了11年了，合同下个月到期，能不能要求签不定期限的长期合同？", h, 200)
     assert "连续工作满十年的" in text
+
+
+def test_bands_the_worker_is_not_in_are_left_out_when_one_applies():
+    """Three years' service is answered by "每满一年…", never by "不满六个月的…" of the same article; with no band
+    that applies ("怀孕6个月", protection from the seventh month), the threshold missed is the answer."""
+    law_47 = ("第四十七条 经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。"
+              "六个月以上不满一年的，按一年计算；不满六个月的，向劳动者支付半个月工资的经济补偿。")
+    text, _ = compose("我在厂里干了3年，公司裁员能拿多少经济补偿？", hits(passage("law:47", law_47, "第四十七条")), 200)
+    assert "每满一年支付一个月工资" in text and "不满六个月" not in text and "不满一年" not in text
+    law_61 = "第六十一条 对怀孕七个月以上的女职工，不得安排其延长工作时间和夜班劳动。"
+    text, _ = compose("怀孕6个月，公司让我加班到晚上十点，合法吗？", hits(passage("law:61", law_61, "第六十一条", "劳动法")), 200)
+    assert "怀孕七个月以上的女职工" in text
