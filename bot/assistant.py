@@ -158,7 +158,9 @@ class Assistant:
         if out_of_domain(resolved):
             return self._refuse("out_of_domain", resolved)
         legal = self.llm.rewrite(resolved) if self.llm else None  # the original stays in the fusion
-        hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL), alternates=[legal] if legal else [])
+        # The fused order, not the reranked one: compose() scores sentences itself (bot/rerank.py says why).
+        hits = self.retriever.search(resolved, k=max(self.settings.top_k, ANSWER_POOL), alternates=[legal] if legal else [],
+                                     reranked=False)
         if not has_evidence(resolved, hits, thresholds_for(self.embedder.calibration), self.known_words):
             return self._refuse("no_evidence", resolved)
         if not form_stated(resolved, hits):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ from bot.embed import Embedder
 from bot.fuse import rrf
 from bot.index import Index
 from bot.questions import article_rows, law_key
+from bot.rerank import DEPTH as RERANK_DEPTH
+from bot.rerank import rerank
 from bot.types import Filters, Hit, Passage
 from bot.zh import data_lines, expand
 
@@ -132,17 +135,20 @@ class HybridRetriever(BaseRetriever):
         np.maximum.at(best, plain.questions.rows, plain.questions.scores * self.settings.question_bm25_scale)
         return _top(best, n, scope.mask, floor=0.0), best
 
-    def search(self, query: str, k: int = 5, filters: Filters = Filters(), alternates: Sequence[str] = ()) -> list[Hit]:
+    def search(self, query: str, k: int = 5, filters: Filters = Filters(), alternates: Sequence[str] = (),
+               reranked: bool = True) -> list[Hit]:
         """The k best passages for the query, best first.
 
         `alternates`: other wordings of the same question (an LLM's legal rewrite); their dense and BM25
         rankings join the fusion, and the original query's scores are the ones reported.
+        `reranked`: the fused ranking looked at again by best sentence (bot/rerank.py); False gives the fused
+        order, which extractive answers start from.
         """
         s = self.settings
         expanded = expand(query) if s.expand_query else query
         scope = self.scope(filters)
         if s.vector_store == "milvus" and s.milvus_fusion != "python":
-            return self._native(query, expanded, k, scope)
+            return self._native(query, expanded, k, scope, reranked)
         mask = scope.mask
         n = max(s.candidates, k)
         d_rows, d_scores = self.dense(query, n, scope)
@@ -154,21 +160,27 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
         s_rank = {r: i + 1 for i, r in enumerate(s_rows)}
-        best = self._first(sorted(fused, key=lambda r: -fused[r]), fused, mask, k)
-        return [
-            Hit(passage=self.index.passages[r], score=fused[r], dense_rank=d_rank.get(r), sparse_rank=s_rank.get(r),
-                dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
-            for r in best
-        ]
+        ranked = sorted(fused, key=lambda r: -fused[r])[: max(k, RERANK_DEPTH)]
+        hits = [Hit(passage=self.index.passages[r], score=fused[r], dense_rank=d_rank.get(r), sparse_rank=s_rank.get(r),
+                    dense_score=float(d_scores[r]), sparse_score=float(s_scores[r])) for r in ranked]
+        return self._finish(rerank(query, hits) if reranked else hits, mask, k)
 
-    def _native(self, query: str, expanded: str, k: int, scope: Scope) -> list[Hit]:
+    def _finish(self, hits: list[Hit], mask: np.ndarray | None, k: int) -> list[Hit]:
+        """The first k hits after _first (superseded articles placed before them), with scores that fall."""
+        by_row = {self.index.row_of[h.passage.id]: h for h in hits}
+        score = {r: h.score for r, h in by_row.items()}
+        best = self._first(list(by_row), score, mask, k)
+        return [replace(by_row[r], score=score[r]) if r in by_row else Hit(passage=self.index.passages[r], score=score[r])
+                for r in best]
+
+    def _native(self, query: str, expanded: str, k: int, scope: Scope, reranked: bool) -> list[Hit]:
         """Milvus's own hybrid search and ranker (settings.milvus_fusion) instead of the scoring and fusion above
         (an LLM's rewrite is not used); for comparison, README "Milvus"."""
         found = self.index.store.hybrid(self.query_vector(query), expanded, max(self.settings.candidates, k), scope,
                                         self.settings.milvus_fusion, self.settings)
-        score = {int(r): float(x) for r, x in zip(found.rows, found.scores)}
-        rows = self._first(list(score), score, scope.mask, k)
-        return [Hit(passage=self.index.passages[r], score=score[r]) for r in rows]
+        hits = [Hit(passage=self.index.passages[int(r)], score=float(x))
+                for r, x in list(zip(found.rows, found.scores))[: max(k, RERANK_DEPTH)]]
+        return self._finish(rerank(query, hits) if reranked else hits, scope.mask, k)
 
     def _first(self, ranked: list[int], score: dict[int, float], mask: np.ndarray | None, k: int) -> list[int]:
         """The k first of the ranked rows after _later_law_first; a moved-up article takes (in `score`) the score
