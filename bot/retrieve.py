@@ -10,7 +10,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import replace
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -160,18 +160,21 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, weights, k=s.rrf_k)
         d_rank = {r: i + 1 for i, r in enumerate(d_rows)}
         s_rank = {r: i + 1 for i, r in enumerate(s_rows)}
-        ranked = sorted(fused, key=lambda r: -fused[r])[: max(k, RERANK_DEPTH)]
-        hits = [Hit(passage=self.index.passages[r], score=fused[r], dense_rank=d_rank.get(r), sparse_rank=s_rank.get(r),
-                    dense_score=float(d_scores[r]), sparse_score=float(s_scores[r])) for r in ranked]
-        return self._finish(rerank(query, hits) if reranked else hits, mask, k)
+        def hit(r: int) -> Hit:
+            return Hit(passage=self.index.passages[r], score=fused.get(r, 0.0), dense_rank=d_rank.get(r),
+                       sparse_rank=s_rank.get(r), dense_score=float(d_scores[r]), sparse_score=float(s_scores[r]))
 
-    def _finish(self, hits: list[Hit], mask: np.ndarray | None, k: int) -> list[Hit]:
-        """The first k hits after _first (superseded articles placed before them), with scores that fall."""
+        hits = [hit(r) for r in sorted(fused, key=lambda r: -fused[r])[: max(k, RERANK_DEPTH)]]
+        return self._finish(rerank(query, hits) if reranked else hits, mask, k, hit)
+
+    def _finish(self, hits: list[Hit], mask: np.ndarray | None, k: int, hit: Callable[[int], Hit] | None = None) -> list[Hit]:
+        """The first k hits after _first (superseded articles placed before them, made by `hit(row)`), with
+        scores that fall along the list."""
         by_row = {self.index.row_of[h.passage.id]: h for h in hits}
         score = {r: h.score for r, h in by_row.items()}
         best = self._first(list(by_row), score, mask, k)
-        return [replace(by_row[r], score=score[r]) if r in by_row else Hit(passage=self.index.passages[r], score=score[r])
-                for r in best]
+        made = hit or (lambda r: Hit(passage=self.index.passages[r], score=0.0))
+        return [replace(by_row[r] if r in by_row else made(r), score=score[r]) for r in best]
 
     def _native(self, query: str, expanded: str, k: int, scope: Scope, reranked: bool) -> list[Hit]:
         """Milvus's own hybrid search and ranker (settings.milvus_fusion) instead of the scoring and fusion above
