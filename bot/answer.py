@@ -15,7 +15,7 @@ from functools import lru_cache
 from bot.quantities import Duration, meets, stated
 from bot.refusal import is_injection
 from bot.types import Citation, Hit, Passage
-from bot.zh import data_lines, expand, places_in, sentences, squash, tokenize, words
+from bot.zh import ARTICLE_REF, data_lines, expand, places_in, sentences, squash, tokenize, words
 
 # Article heading at the start of a statute passage ("第四十二条　"): metadata, shown by the citation label.
 _ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
@@ -33,8 +33,6 @@ _HAS_NUMBER = re.compile(
 _CATCH_ALL = re.compile(r"^(?:法律|行政法规|法规)[、，]?(?:行政法规|法规)?[^，。；]*规定[^，。；]*其他[^，。；]*[。；]?$")
 # A lead-in of conditions that must all be met ("符合下列条件的，……："), unlike "下列情形之一".
 _ALL_CONDITIONS = re.compile(r"(?:符合|具备|满足)下列(?:[^：:之]*)条件[^：:之]*[：:]$")
-# A reference to an article, paragraph or item ("本法第二十六条第一款") is no amount.
-_ARTICLE_REF = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+[条款项章节]")
 _CLAUSE_END = re.compile(r"[，、；：,;:]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，；,;])")
 QUANTITY_BOOST = 1.3  # "多少/几/多久" questions: sentences stating a number
@@ -127,7 +125,7 @@ def sentence_score(
     """
     s = sentence.lower()
     score = sum(t.weight * idf.get(t.word, 1.0) * max(match(t, s), CONTEXT_SHARE * match(t, context)) for t in terms)
-    if quantity and score > 0 and _HAS_NUMBER.search(_ARTICLE_REF.sub("", sentence)):
+    if quantity and score > 0 and _HAS_NUMBER.search(ARTICLE_REF.sub("", sentence)):
         score = score * QUANTITY_BOOST + 0.75
     if score > 0 and durations and meets(sentence, durations):
         score += MEETS_BONUS

@@ -24,12 +24,10 @@ from dataclasses import dataclass
 
 from bot.answer import query_terms
 from bot.types import Hit
-from bot.zh import sentences
+from bot.zh import ARTICLE_REF, sentences
 
 # A number as written in Chinese text: Arabic or Chinese numerals, maybe "多/余/来" (about).
 _NUM = r"(?:[0-9０-９][0-9０-９.,]*|[零〇一二两三四五六七八九十百千万亿半]+)\s*(?:多|余|来)?\s*"
-# An article reference is not a figure ("第三十八条").
-_ARTICLE_REF = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+[条款项章节]")
 
 # The asked clauses of a question.
 _ASKED_CLAUSE = re.compile(r"[^。！？!?；;，,：:]*[？?]")
@@ -71,7 +69,7 @@ class Form:
 
     def stated_in(self, sentence: str, question: str = "") -> bool:
         """Whether the sentence states an answer of this form (names: one the question does not already give)."""
-        s = _ARTICLE_REF.sub("", sentence)
+        s = ARTICLE_REF.sub("", sentence)
         if self.kind == "names":
             endings = _NAME_ENDINGS[self.unit]
             asked = _ASKS_NAMES.sub("", question)  # names the question gives itself ("“小哥医院”") are no answer

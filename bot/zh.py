@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"([。！？；!?;]+|……)([”’」』）)】]*)")
 _PUNCT_OR_SPACE = re.compile(r"^[\W_]+$", re.UNICODE)
 _CN_NUM = "零〇一二两三四五六七八九十百千"
+# A reference to an article, paragraph or item ("本法第二十六条第一款"): a number that is no amount or count.
+ARTICLE_REF = re.compile(rf"第[{_CN_NUM}0-9]+[条款项章节]")
 
 
 @lru_cache(maxsize=None)
