@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -168,13 +168,15 @@ class HybridRetriever(BaseRetriever):
         return self._finish(rerank(query, hits) if reranked else hits, mask, k, hit)
 
     def _finish(self, hits: list[Hit], mask: np.ndarray | None, k: int, hit: Callable[[int], Hit] | None = None) -> list[Hit]:
-        """The first k hits after _first (superseded articles placed before them, made by `hit(row)`), with
-        scores that fall along the list."""
+        """The first k hits after _later_law_first (an article that replaced one is placed before it, made by
+        `hit(row)`); a moved-up article takes the score of the one it precedes, so scores still fall."""
         by_row = {self.index.row_of[h.passage.id]: h for h in hits}
+        rows = self._later_law_first(list(by_row), mask)[:k]
         score = {r: h.score for r, h in by_row.items()}
-        best = self._first(list(by_row), score, mask, k)
+        for i in range(len(rows) - 1, -1, -1):
+            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
         made = hit or (lambda r: Hit(passage=self.index.passages[r], score=0.0))
-        return [replace(by_row[r] if r in by_row else made(r), score=score[r]) for r in best]
+        return [replace(by_row[r] if r in by_row else made(r), score=score[r]) for r in rows]
 
     def _native(self, query: str, expanded: str, k: int, scope: Scope, reranked: bool) -> list[Hit]:
         """Milvus's own hybrid search and ranker (settings.milvus_fusion) instead of the scoring and fusion above
@@ -184,14 +186,6 @@ class HybridRetriever(BaseRetriever):
         hits = [Hit(passage=self.index.passages[int(r)], score=float(x))
                 for r, x in list(zip(found.rows, found.scores))[: max(k, RERANK_DEPTH)]]
         return self._finish(rerank(query, hits) if reranked else hits, scope.mask, k)
-
-    def _first(self, ranked: list[int], score: dict[int, float], mask: np.ndarray | None, k: int) -> list[int]:
-        """The k first of the ranked rows after _later_law_first; a moved-up article takes (in `score`) the score
-        of the one it precedes, so scores still fall along the list."""
-        rows = self._later_law_first(ranked, mask)[:k]
-        for i in range(len(rows) - 1, -1, -1):
-            score[rows[i]] = max(score.get(rows[i], 0.0), score[rows[i + 1]] if i + 1 < len(rows) else 0.0)
-        return rows
 
     def _later_law_first(self, rows: list[int], mask: np.ndarray | None) -> list[int]:
         """Rows with the article that replaced an outdated one (bot/data/superseded.tsv) placed right before it,
