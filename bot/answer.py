@@ -199,11 +199,12 @@ def candidates(
     idf = local_idf(terms, [s for sents in per_hit for s in sents])
     # A passage with a band the worker's duration falls in ("每满一年…") is quoted without its other bands
     # ("不满六个月的…" to someone with three years); with no band that applies, the threshold missed is the answer.
-    applies = {r for r, sents in enumerate(per_hit) if durations and any(meets(x, durations) for x in sents)}
     out: list[Candidate] = []
     for rank, sents in enumerate(per_hit):
+        verdicts = [meets(x, durations) for x in sents]  # all None when the question states no duration
+        applies = any(verdicts)
         for pos, sent in enumerate(sents):
-            if len(sent) < MIN_SENTENCE_CHARS or (rank in applies and meets(sent, durations) is False):
+            if len(sent) < MIN_SENTENCE_CHARS or (applies and verdicts[pos] is False):
                 continue
             if long_chars and len(sent) > long_chars:
                 sent = best_window(sent, terms, idf, quantity, long_chars, contexts[rank], durations)
@@ -281,7 +282,7 @@ def select(
             continue
         lead = (c.text, c.position) if c.lead_in is None else (c.lead_in, c.lead_position)
         siblings = [Candidate(c.hit_rank, i, t, 0.0, *lead)
-                    for i, t in c.conditions if i != c.position and squash(t) not in seen]
+                    for i, t in c.conditions if i != c.position and squash(t) not in seen] if c.conditions else []
         if used + cost + sum(len(x.text) for x in siblings) > max_chars:
             siblings = []  # too long to quote whole: the best items only, as for any list
         chosen.extend(siblings)  # one condition of several that must all be met would mislead
