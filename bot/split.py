@@ -19,6 +19,7 @@ from bot.zh import cn_number, is_province, known_places, places_in, sentences
 
 _NUM = "零〇一二两三四五六七八九十百千0-9"
 ARTICLE_RE = re.compile(rf"^(第[{_NUM}]+条)(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
+ARTICLE_WHOLE = 2.0  # a statute article stays one passage up to this many times max_chars
 CHAPTER_RE = re.compile(rf"^#*\s*(第[{_NUM}]+[编章节])[\s\u3000]*(.*)$")
 _COLUMN_RE = re.compile(r"^【([^】]{1,12})】$")
 _SOURCE_RE = re.compile(r"^(来源[:：].{1,40}|[（(][^（）()]{2,40}[）)])$")
@@ -37,9 +38,6 @@ def doc_key(path: str) -> str:
 def is_statute(text: str) -> bool:
     """A statute has several lines that start with 第X条."""
     return sum(1 for ln in text.split("\n") if ARTICLE_RE.match(ln.strip())) >= 3
-
-
-ARTICLE_WHOLE = 2.0
 
 
 def split(source: SourceFile, min_chars: int = 150, max_chars: int = 450) -> list[Passage]:
