@@ -30,8 +30,9 @@ from bot.zh import ARTICLE_REF, sentences
 _NUM = r"(?:[0-9０-９][0-9０-９.,]*|[零〇一二两三四五六七八九十百千万亿半]+)\s*(?:多|余|来)?\s*"
 
 # The asked clauses of a question.
-_ASKED_CLAUSE = re.compile(r"[^。！？!?；;，,：:]*[？?]")
-_CLAUSE_SPLIT = re.compile(r"[。！!；;，,：:\n]")
+# Workers typing on a phone often break clauses with spaces instead of commas ("工钱一分没结 人跑了 这钱该谁给").
+_ASKED_CLAUSE = re.compile(r"[^。！？!?；;，,：:\s]*[？?]")
+_CLAUSE_SPLIT = re.compile(r"[。！!；;，,：:\s]")
 
 # Interrogatives and the answer forms they call for.
 _ASKS_PHONE = re.compile(r"电话|手机号|联系方式|热线")
@@ -42,7 +43,7 @@ _ASKS_UNIT = re.compile(
     rf"(?:多少|提前几|(?<![{_NOT_ASKING}])几)(?:万|千|百|亿)?"
     r"(个月|个小时|小时|工作日|周年|个星期|星期|平方米|公里|[名人位个家所座条项天日周月年岁次吨元块台辆本场届批期户件支篇倍])"
 )
-_ASKS_FIGURE = re.compile(r"多少|多久|多长时间")
+_ASKS_AMOUNT = re.compile(r"多少")  # with a money word; "多久结一次钱" asks how often, not how much
 # "哪两家医院", "哪些企业": named ones of a kind, stated as names that end in the kind's word.
 _NAME_ENDINGS = {"医院": "医院", "企业": "公司|集团|企业|厂", "公司": "公司|集团|企业|厂", "学校": "学校|大学|学院",
                  "园区": "园区|产业园", "驿站": "驿站"}
@@ -111,7 +112,7 @@ def asked_form(question: str) -> Form | None:
     if m:
         unit = m.group(1)
         return Form("money") if unit in ("元", "块") else Form("share") if unit == "倍" else Form("count", unit)
-    if _ASKS_FIGURE.search(q) and _MONEY_WORD.search(q):
+    if _ASKS_AMOUNT.search(q) and _MONEY_WORD.search(q):
         return Form("money")
     return None
 

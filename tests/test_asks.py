@@ -36,6 +36,7 @@ def test_the_asked_form_comes_from_the_interrogative(question, form):
     "合同到期不续签怎么办？",
     "延长多久？",  # a duration answered by a rule, not always a figure
     "这几个月天天加班，合法吗",
+    "小时工多久结一次钱",  # how often, not how much money
 ])
 def test_questions_without_a_checkable_form_ask_for_none(question):
     assert asked_form(question) is None
@@ -44,6 +45,9 @@ def test_questions_without_a_checkable_form_ask_for_none(question):
 def test_only_the_asked_clauses_count():
     assert asked_clauses("我在厂里干了十几年。合同到期了，能要补偿吗？") == "能要补偿吗？"
     assert asked_clauses("试用期最长多久") == "试用期最长多久"
+    # Spaces break clauses as commas do when a worker types on a phone: the story's phone call is not asked.
+    assert asked_clauses("分包老板电话打不通人跑了 俺们去找总包要钱 这钱到底该谁给") == "这钱到底该谁给"
+    assert asked_form("分包老板电话打不通人跑了 俺们去找总包要钱 这钱到底该谁给") is None
 
 
 def test_a_count_is_stated_in_the_same_or_an_equivalent_unit():
