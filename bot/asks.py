@@ -24,15 +24,12 @@ from dataclasses import dataclass
 
 from bot.answer import query_terms
 from bot.types import Hit
-from bot.zh import ARTICLE_REF, sentences
+from bot.zh import ARTICLE_REF, asked_clauses, sentences
 
 # A number as written in Chinese text: Arabic or Chinese numerals, maybe "多/余/来" (about).
 _NUM = r"(?:[0-9０-９][0-9０-９.,]*|[零〇一二两三四五六七八九十百千万亿半]+)\s*(?:多|余|来)?\s*"
 
 # The asked clauses of a question.
-# Workers typing on a phone often break clauses with spaces instead of commas ("工钱一分没结 人跑了 这钱该谁给").
-_ASKED_CLAUSE = re.compile(r"[^。！？!?；;，,：:\s]*[？?]")
-_CLAUSE_SPLIT = re.compile(r"[。！!；;，,：:\s]")
 
 # Interrogatives and the answer forms they call for.
 _ASKS_PHONE = re.compile(r"电话|手机号|联系方式|热线")
@@ -87,15 +84,6 @@ class Form:
             return bool(_MONEY.search(s) or (_SHARE.search(s) and _PAY_WORD.search(s)))
         units = next((g for g in _SAME_UNIT if self.unit in g), (self.unit,))
         return bool(re.search(rf"{_NUM}(?:万|千|百|亿)?(?:{'|'.join(map(re.escape, units))})", s))
-
-
-def asked_clauses(question: str) -> str:
-    """The clauses that ask: those ending in a question mark, else the last clause."""
-    asked = _ASKED_CLAUSE.findall(question)
-    if asked:
-        return "".join(asked)
-    parts = [p for p in _CLAUSE_SPLIT.split(question) if p.strip()]
-    return parts[-1] if parts else question
 
 
 def asked_form(question: str) -> Form | None:

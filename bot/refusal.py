@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.prompts import Prompts
 from bot.types import Hit
-from bot.zh import data_lines, expand, places_in, tokenize, words
+from bot.zh import asked_clauses, data_lines, expand, places_in, tokenize, words
 
 # Short reasons inserted into prompt_templates/refusal.md ("抱歉，{reason}。…").
 REASONS: dict[str, str] = {
@@ -155,9 +155,13 @@ def missing_places(question: str, hits: list[Hit], top: int = 5) -> list[str]:
 
 def place_matters(question: str, hits: list[Hit], top: int = 3) -> bool:
     """Whether the places a question names must appear in the passages: always for reports; for national
-    statutes only when the question asks for a figure (a local minimum wage), since they apply everywhere
-    ("我在深圳打工，公司不交社保怎么办" is answered by the national law)."""
-    return not all(h.passage.doc_type == "law" for h in hits[:top]) or bool(_ASKS_FIGURE.search(question))
+    statutes only when the asked clause names a place and asks for a figure (a local minimum wage), since they
+    apply everywhere ("我在深圳打工，公司不交社保怎么办" is answered by the national law, and so is "公司送我去
+    上海培训……到底该赔多少": the place is in the story, not in what is asked)."""
+    if not all(h.passage.doc_type == "law" for h in hits[:top]):
+        return True
+    asked = asked_clauses(question)
+    return bool(_ASKS_FIGURE.search(asked) and places_in(asked))
 
 
 def has_evidence(

@@ -23,6 +23,21 @@ _CN_NUM = "零〇一二两三四五六七八九十百千"
 ARTICLE_REF = re.compile(rf"第[{_CN_NUM}0-9]+[条款项章节]")
 
 
+# Workers typing on a phone often break clauses with spaces instead of commas ("工钱一分没结 人跑了 这钱该谁给").
+_ASKED_CLAUSE = re.compile(r"[^。！？!?；;，,：:\s]*[？?]")
+_CLAUSE_SPLIT = re.compile(r"[。！!；;，,：:\s]")
+
+
+def asked_clauses(question: str) -> str:
+    """The clauses that ask: those ending in a question mark, else the last clause."""
+    asked = _ASKED_CLAUSE.findall(question)
+    if asked:
+        return "".join(asked)
+    parts = [p for p in _CLAUSE_SPLIT.split(question) if p.strip()]
+    return parts[-1] if parts else question
+
+
+
 @lru_cache(maxsize=None)
 def data_lines(name: str) -> tuple[str, ...]:
     """Non-empty, non-comment ('#') lines of a vocabulary file in bot/data/, stripped; read once."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.asks import Form, asked_clauses, asked_form, form_stated
+from bot.asks import Form, asked_form, form_stated
+from bot.zh import asked_clauses
 from bot.types import Hit, Passage
 
 

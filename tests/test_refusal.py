@@ -105,6 +105,8 @@ def test_national_statutes_answer_a_worker_anywhere_unless_a_local_figure_is_ask
     assert not place_matters("我在东莞打工，公司一直不交社保，我能辞职吗", law)
     assert has_evidence("我在东莞打工，公司一直不交社保，我能辞职吗", law)
     assert place_matters("东莞的最低工资标准是多少", law)  # a local figure: the statute does not state it
+    # A place in the story is not the place asked about: the national article on training costs decides.
+    assert not place_matters("公司前年送我去上海学技术花了2万，签了5年服务期，现在干了3年想走，到底该赔多少", law)
     case = [Hit(passage=Passage(id="c:0", doc_id="c", text="南京市总工会开展慰问活动。", doc_type="case", title="慰问",
                                 source_file="c.txt", position=0), score=0.03, dense_score=0.95)]
     assert place_matters("东莞工会怎么开展慰问", case)
