@@ -77,6 +77,43 @@ def test_colloquial_questions_find_and_quote_their_article(corpus_assistant):
 
 
 @pytest.mark.slow
+def test_a_second_lay_probe_finds_and_quotes_its_article(corpus_assistant):
+    """Held-out probe (tests/data/probe_lay2.jsonl: 90 workers' questions over 16 statutes, 80 articles, in
+    search-box, situation and rambling-story form, written from the statute texts by a helper who saw no
+    evaluation set, no lay question and no other probe). Measured when added (the third round of issue 8):
+    search MRR@10 0.800, hit@5 0.967, answer evidence 58 of 90, no refusal."""
+    import json
+    from pathlib import Path
+
+    from bot.evaluate import contains_evidence, first_rank
+
+    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_lay2.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    ranks = [first_rank([h.passage.text for h in corpus_assistant.search(r["question"], 10)], [r["evidence"]]) for r in rows]
+    mrr = sum(1 / r for r in ranks if r) / len(rows)
+    answers = [corpus_assistant.ask(r["question"]) for r in rows]
+    quoted = sum(contains_evidence(a.text, [r["evidence"]]) for r, a in zip(rows, answers))
+    assert not any(a.refused for a in answers), [r["question"] for r, a in zip(rows, answers) if a.refused]
+    assert mrr >= 0.78 and quoted >= 55, (mrr, quoted)
+
+
+@pytest.mark.slow
+def test_union_worded_questions_the_corpus_cannot_answer(corpus_assistant):
+    """Held-out refusal probe (tests/data/probe_refuse.jsonl, written from the corpus by a helper who saw no
+    evaluation set): 40 in-domain questions the corpus cannot answer (names, contacts, figures, procedures
+    and fund uses it never states; other fields of law) beside 40 look-alikes it can. Measured when added:
+    12 of 40 refused, 0 of 40 answerable refused. The gap is the open refusal target of issue 8 (README)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_refuse.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    answers = [(r, corpus_assistant.ask(r["question"])) for r in rows]
+    wrongly_refused = [r["question"] for r, a in answers if r["answerable"] and a.refused]
+    refused = sum(a.refused for r, a in answers if not r["answerable"])
+    assert len(wrongly_refused) <= 1, wrongly_refused
+    assert refused >= 11, refused
+
+
+@pytest.mark.slow
 def test_dev_set_answer_figures(corpus_assistant):
     from bot.evaluate import answer_figures
 
