@@ -46,7 +46,10 @@ def test_strip_injection_keeps_the_real_question():
 def test_out_of_domain_needs_an_outside_topic_and_no_domain_word():
     for q in ("苹果手机怎么截屏？", "明天南京天气怎么样？", "比特币现在多少钱一个？", "怎么办理护照？", "帮我写一首诗"):
         assert out_of_domain(q), q
-    for q in ("高温天气加班有补贴吗？", "单位没收我的手机合法吗？", "深圳市去年的平均工资是多少？", "试用期最长多久"):
+    # Joining the union and its members are the union's own words ("能不能手机上入会" names a phone, and asks
+    # about membership).
+    for q in ("高温天气加班有补贴吗？", "单位没收我的手机合法吗？", "深圳市去年的平均工资是多少？", "试用期最长多久",
+              "我一年到头在外面跑车，能不能手机上入会，会员证怕弄丢。"):
         assert not out_of_domain(q), q
 
 
