@@ -94,12 +94,14 @@ class Index:
     question_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # passage row per question
     row_of: dict[str, int] = field(default_factory=dict)
     has_questions: np.ndarray = field(init=False)  # per passage row: lay questions attached
+    is_law: np.ndarray = field(init=False)  # per passage row: a statute (doc_type "law"), not a report
     rows_of_doc: dict[str, list[int]] = field(default_factory=dict)
     store: Any = None  # bot/backends.EntryStore that searches the entries: FaissStore over the files above by default
 
     def __post_init__(self) -> None:
         self.has_questions = np.zeros(len(self.passages), dtype=bool)
         self.has_questions[self.question_rows] = True
+        self.is_law = np.array([p.doc_type == "law" for p in self.passages], dtype=bool)
         self.row_of = {p.id: i for i, p in enumerate(self.passages)}
         for i, p in enumerate(self.passages):
             self.rows_of_doc.setdefault(p.doc_id, []).append(i)

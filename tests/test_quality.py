@@ -222,3 +222,11 @@ def test_a_follow_up_that_changes_the_aspect_retrieves_the_combined_meaning(corp
         a1 = corpus_assistant.ask(first)
         a2 = corpus_assistant.ask(second, session_id=a1.session_id)
         assert not a2.refused and said in a2.citations[0].passage.text, (second, a2.question, a2.text)
+
+
+@pytest.mark.slow
+def test_an_officers_question_about_practice_is_answered_from_the_reports(corpus_assistant):
+    """A report's own text is closer to this question than any statute's: 劳动合同法 第五条 (三方机制) came first
+    through its lay questions before retrieval ranked such questions by the texts alone."""
+    hits = corpus_assistant.search("县级工会怎么牵头把产改工作的协调机制建起来？", 3)
+    assert hits[0].passage.doc_type != "law", [h.passage.label for h in hits]

@@ -74,3 +74,29 @@ def test_an_outdated_article_never_comes_before_the_one_that_replaced_it(tmp_pat
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     finally:
         a.close()
+
+
+def test_a_question_about_what_the_reports_describe_is_not_won_by_a_statutes_lay_questions(tmp_path):
+    """When a report's own text is closer to the question than any statute's text, lay questions (which bridge
+    workers' words to statutes) do not rank: a statute whose lay question repeats the query loses to the report."""
+    from bot.assistant import Assistant
+    from tests.conftest import index_files
+
+    statute = ("# 中华人民共和国测试法\n\n第十条 用人单位应当为劳动者提供必要的劳动条件。\n\n"
+               "第十一条 劳动者享有休息休假的权利。\n\n第十二条 本法自公布之日起施行。\n")
+    s = index_files(tmp_path, {
+        "laws/测试法.md": statute,
+        "laws/测试法.questions.tsv": "第十条\t工会驿站能不能给外卖骑手热饭充电\n第十条\t工会驿站能不能给外卖骑手热饭充电吗\n",
+        "cases/驿站.txt": "北仑区总工会建成工会驿站30个。\n\n工会驿站能给外卖骑手热饭、充电，还能歇脚喝水。\n",
+    })
+    a = Assistant.from_settings(s)
+    try:
+        # The fused order (what answers start from), before the reranking by answer sentences.
+        hits = a.retriever.search("工会驿站能不能给外卖骑手热饭充电", 3, reranked=False)
+        assert hits[0].passage.doc_type != "law", [h.passage.label for h in hits]
+        assert hits[1].dense_score > 0.95  # the statute's score still counts its lay question (for refusals)
+        # The statute's own wording is closest here, so its lay questions still count as before.
+        hits = a.retriever.search("用人单位应当为劳动者提供必要的劳动条件吗", 3, reranked=False)
+        assert hits[0].passage.article == "第十条", [h.passage.label for h in hits]
+    finally:
+        a.close()
