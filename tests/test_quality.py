@@ -118,8 +118,9 @@ def test_officers_and_workers_find_the_unions_practices(corpus_assistant):
     """Held-out probe (tests/data/probe_officer.jsonl, written from the newsletters by a helper who saw no
     evaluation set): 40 officers' "how have others done it" questions with practices from several reports, and
     20 workers' questions about union services. Measured when added (third round of issue 8): officer MRR@10
-    0.762, answer evidence 23 of 40, 1 refused; worker MRR@10 0.609, answer evidence 10 of 20, 5 refused —
-    short questions about benefits fall under the evidence thresholds (README, "Held-out probes")."""
+    0.762, answer evidence 23 of 40, 1 refused; worker MRR@10 0.609, answer evidence 10 of 20, 5 refused.
+    With retrieval by the texts alone where a report is closer than any statute: officer 0.779 / 24 / 1,
+    worker 0.676 / 12 / 4 (short questions about benefits fall under the evidence thresholds: README)."""
     import json
     from pathlib import Path
 
@@ -134,8 +135,8 @@ def test_officers_and_workers_find_the_unions_practices(corpus_assistant):
         figures[kind] = (sum(1 / r for r in ranks if r) / len(mine),
                          sum(contains_evidence(a.text, r["evidence"]) for r, a in zip(mine, answers)),
                          sum(a.refused for a in answers))
-    assert figures["officer"][0] >= 0.74 and figures["officer"][1] >= 21 and figures["officer"][2] <= 1, figures
-    assert figures["worker"][0] >= 0.58 and figures["worker"][1] >= 9 and figures["worker"][2] <= 5, figures
+    assert figures["officer"][0] >= 0.76 and figures["officer"][1] >= 22 and figures["officer"][2] <= 1, figures
+    assert figures["worker"][0] >= 0.64 and figures["worker"][1] >= 11 and figures["worker"][2] <= 4, figures
 
 
 @pytest.mark.slow
@@ -168,7 +169,7 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"law_hit@5": 0.95, "law_mrr@10": 0.78, "law_answer_has_evidence": 0.75, "citation_has_evidence": 0.88,
+DEV2_FLOORS = {"mrr@10": 0.83, "officer_mrr@10": 0.70, "law_hit@5": 0.95, "law_mrr@10": 0.78, "law_answer_has_evidence": 0.75, "citation_has_evidence": 0.88,
                "refusal_acc": 0.68, "false_refusal": 0.03}
 
 
@@ -186,6 +187,8 @@ def test_dev2_workers_legal_questions_find_their_article(dev2_figures):
     retrieval, answers = dev2_figures
     assert retrieval["by_kind"]["law"]["hit@5"] >= DEV2_FLOORS["law_hit@5"], retrieval["by_kind"]["law"]
     assert retrieval["by_kind"]["law"]["mrr@10"] >= DEV2_FLOORS["law_mrr@10"], retrieval["by_kind"]["law"]
+    assert retrieval["mrr@10"] >= DEV2_FLOORS["mrr@10"], retrieval
+    assert retrieval["by_kind"]["officer"]["mrr@10"] >= DEV2_FLOORS["officer_mrr@10"], retrieval["by_kind"]["officer"]
     assert answers["citation_has_evidence"] >= DEV2_FLOORS["citation_has_evidence"], answers
     assert answers["by_kind"]["law"]["answer_has_evidence"] >= DEV2_FLOORS["law_answer_has_evidence"], answers["by_kind"]
 
