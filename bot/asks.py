@@ -29,8 +29,6 @@ from bot.zh import ARTICLE_REF, asked_clauses, sentences
 # A number as written in Chinese text: Arabic or Chinese numerals, maybe "多/余/来" (about).
 _NUM = r"(?:[0-9０-９][0-9０-９.,]*|[零〇一二两三四五六七八九十百千万亿半]+)\s*(?:多|余|来)?\s*"
 
-# The asked clauses of a question.
-
 # Interrogatives and the answer forms they call for.
 _ASKS_PHONE = re.compile(r"电话|手机号|联系方式|热线")
 _ASKS_CLOCK = re.compile(r"(?<![十好这那])几点|营业时间|开放时间|开门时间")

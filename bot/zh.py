@@ -37,7 +37,6 @@ def asked_clauses(question: str) -> str:
     return parts[-1] if parts else question
 
 
-
 @lru_cache(maxsize=None)
 def data_lines(name: str) -> tuple[str, ...]:
     """Non-empty, non-comment ('#') lines of a vocabulary file in bot/data/, stripped; read once."""
