@@ -1,9 +1,39 @@
 """Retrieval quality on the labelled dev set over the reference corpus, with the real default embedder."""
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from bot.evaluate import answer_figures, read_questions, retrieval_figures
+from bot.evaluate import answer_figures, contains_evidence, first_rank, read_questions, retrieval_figures
 from tests.conftest import DEV2_SET, DEV_SET
+
+PROBES = Path(__file__).parent / "data"
+
+
+def probe(name: str) -> list[dict[str, Any]]:
+    """The rows of a held-out probe in tests/data."""
+    return [json.loads(x) for x in (PROBES / name).read_text(encoding="utf-8").splitlines() if x]
+
+
+def evidence(row: dict[str, Any]) -> list[str]:
+    """A probe row's evidence strings (one string or a list)."""
+    return [row["evidence"]] if isinstance(row["evidence"], str) else row["evidence"]
+
+
+def mrr(assistant: Any, rows: list[dict[str, Any]]) -> float:
+    """MRR@10 of the rows' evidence in the assistant's search results."""
+    ranks = [first_rank([h.passage.text for h in assistant.search(r["question"], 10)], evidence(r)) for r in rows]
+    return sum(1 / r for r in ranks if r) / len(rows)
+
+
+def refusals(assistant: Any, rows: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """The answerable questions refused, and how many of those to refuse were refused."""
+    answers = [(r, assistant.ask(r["question"])) for r in rows]
+    return ([r["question"] for r, a in answers if r["answerable"] and a.refused],
+            sum(a.refused for r, a in answers if not r["answerable"]))
 
 
 @pytest.mark.slow
@@ -19,10 +49,7 @@ def test_dev_set_hit_at_5_stays_above_floor(corpus_assistant):
 @pytest.mark.slow
 def test_refusal_decisions_on_questions_written_apart_from_the_dev_set(corpus_assistant):
     """Held-out probe: our own out-of-scope and answerable questions (tests/data/probe.jsonl)."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    rows = probe("probe.jsonl")
     wrong = [r["question"] for r in rows if corpus_assistant.ask(r["question"]).refused == r["answerable"]]
     assert len(wrong) <= 1, wrong
 
@@ -32,13 +59,8 @@ def test_questions_that_ask_for_a_figure_the_corpus_lacks_are_refused(corpus_ass
     """Held-out probe for bot/asks.py (tests/data/probe_asks.jsonl, written from the corpus apart from the eval
     sets): 60 answerable questions asking for amounts, counts, durations, times, names, lists; 40 asking for
     ones the corpus never states. Measured when the rule was added: 0 of 60 refused, 17 of 40 refused."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_asks.jsonl").read_text(encoding="utf-8").splitlines() if x]
-    answers = [(r, corpus_assistant.ask(r["question"])) for r in rows]
-    wrongly_refused = [r["question"] for r, a in answers if r["answerable"] and a.refused]
-    refused = sum(a.refused for r, a in answers if not r["answerable"])
+    rows = probe("probe_asks.jsonl")
+    wrongly_refused, refused = refusals(corpus_assistant, rows)
     assert len(wrongly_refused) <= 1, wrongly_refused
     assert refused >= 15, refused
 
@@ -49,13 +71,8 @@ def test_answers_quote_the_condition_a_stated_duration_or_age_meets(corpus_assis
     states a duration or age, written from the statutes by a helper who never saw the evaluation sets, each
     with the threshold clause that decides it). Measured when the rule was added: answer evidence 40 of 50,
     37 without the duration bonus."""
-    import json
-    from pathlib import Path
-
-    from bot.evaluate import contains_evidence
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_durations.jsonl").read_text(encoding="utf-8").splitlines() if x]
-    quoted = sum(contains_evidence(corpus_assistant.ask(r["question"]).text, [r["evidence"]]) for r in rows)
+    rows = probe("probe_durations.jsonl")
+    quoted = sum(contains_evidence(corpus_assistant.ask(r["question"]).text, evidence(r)) for r in rows)
     assert quoted >= 38, quoted
 
 
@@ -64,16 +81,10 @@ def test_colloquial_questions_find_and_quote_their_article(corpus_assistant):
     """Held-out probe in real lay wording (tests/data/probe_lay.jsonl: 60 questions with dialect words, typos and
     rambling stories, written from the statutes by a helper who never saw the evaluation sets or the lay
     questions). Measured when added: search MRR@10 0.871 (0.857 without the reranking), answer evidence 48."""
-    import json
-    from pathlib import Path
-
-    from bot.evaluate import contains_evidence, first_rank
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_lay.jsonl").read_text(encoding="utf-8").splitlines() if x]
-    ranks = [first_rank([h.passage.text for h in corpus_assistant.search(r["question"], 10)], [r["evidence"]]) for r in rows]
-    mrr = sum(1 / r for r in ranks if r) / len(rows)
-    quoted = sum(contains_evidence(corpus_assistant.ask(r["question"]).text, [r["evidence"]]) for r in rows)
-    assert mrr >= 0.84 and quoted >= 45, (mrr, quoted)
+    rows = probe("probe_lay.jsonl")
+    found = mrr(corpus_assistant, rows)
+    quoted = sum(contains_evidence(corpus_assistant.ask(r["question"]).text, evidence(r)) for r in rows)
+    assert found >= 0.84 and quoted >= 45, (found, quoted)
 
 
 @pytest.mark.slow
@@ -82,18 +93,12 @@ def test_a_second_lay_probe_finds_and_quotes_its_article(corpus_assistant):
     search-box, situation and rambling-story form, written from the statute texts by a helper who saw no
     evaluation set, no lay question and no other probe). Measured when added (the third round of issue 8):
     search MRR@10 0.800, hit@5 0.967, answer evidence 58 of 90, no refusal."""
-    import json
-    from pathlib import Path
-
-    from bot.evaluate import contains_evidence, first_rank
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_lay2.jsonl").read_text(encoding="utf-8").splitlines() if x]
-    ranks = [first_rank([h.passage.text for h in corpus_assistant.search(r["question"], 10)], [r["evidence"]]) for r in rows]
-    mrr = sum(1 / r for r in ranks if r) / len(rows)
+    rows = probe("probe_lay2.jsonl")
+    found = mrr(corpus_assistant, rows)
     answers = [corpus_assistant.ask(r["question"]) for r in rows]
-    quoted = sum(contains_evidence(a.text, [r["evidence"]]) for r, a in zip(rows, answers))
+    quoted = sum(contains_evidence(a.text, evidence(r)) for r, a in zip(rows, answers))
     assert not any(a.refused for a in answers), [r["question"] for r, a in zip(rows, answers) if a.refused]
-    assert mrr >= 0.78 and quoted >= 55, (mrr, quoted)
+    assert found >= 0.78 and quoted >= 55, (found, quoted)
 
 
 @pytest.mark.slow
@@ -102,13 +107,8 @@ def test_union_worded_questions_the_corpus_cannot_answer(corpus_assistant):
     evaluation set): 40 in-domain questions the corpus cannot answer (names, contacts, figures, procedures
     and fund uses it never states; other fields of law) beside 40 look-alikes it can. Measured when added:
     12 of 40 refused, 0 of 40 answerable refused. The gap is the open refusal target of issue 8 (README)."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_refuse.jsonl").read_text(encoding="utf-8").splitlines() if x]
-    answers = [(r, corpus_assistant.ask(r["question"])) for r in rows]
-    wrongly_refused = [r["question"] for r, a in answers if r["answerable"] and a.refused]
-    refused = sum(a.refused for r, a in answers if not r["answerable"])
+    rows = probe("probe_refuse.jsonl")
+    wrongly_refused, refused = refusals(corpus_assistant, rows)
     assert len(wrongly_refused) <= 1, wrongly_refused
     assert refused >= 11, refused
 
@@ -121,19 +121,13 @@ def test_officers_and_workers_find_the_unions_practices(corpus_assistant):
     0.762, answer evidence 23 of 40, 1 refused; worker MRR@10 0.609, answer evidence 10 of 20, 5 refused.
     With retrieval by the texts alone where a report is closer than any statute: officer 0.779 / 24 / 1,
     worker 0.676 / 12 / 4 (short questions about benefits fall under the evidence thresholds: README)."""
-    import json
-    from pathlib import Path
-
-    from bot.evaluate import contains_evidence, first_rank
-
-    rows = [json.loads(x) for x in (Path(__file__).parent / "data" / "probe_officer.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    rows = probe("probe_officer.jsonl")
     figures = {}
     for kind in ("officer", "worker"):
         mine = [r for r in rows if r["kind"] == kind]
-        ranks = [first_rank([h.passage.text for h in corpus_assistant.search(r["question"], 10)], r["evidence"]) for r in mine]
         answers = [corpus_assistant.ask(r["question"]) for r in mine]
-        figures[kind] = (sum(1 / r for r in ranks if r) / len(mine),
-                         sum(contains_evidence(a.text, r["evidence"]) for r, a in zip(mine, answers)),
+        figures[kind] = (mrr(corpus_assistant, mine),
+                         sum(contains_evidence(a.text, evidence(r)) for r, a in zip(mine, answers)),
                          sum(a.refused for a in answers))
     assert figures["officer"][0] >= 0.76 and figures["officer"][1] >= 22 and figures["officer"][2] <= 1, figures
     assert figures["worker"][0] >= 0.64 and figures["worker"][1] >= 11 and figures["worker"][2] <= 4, figures
@@ -141,8 +135,6 @@ def test_officers_and_workers_find_the_unions_practices(corpus_assistant):
 
 @pytest.mark.slow
 def test_dev_set_answer_figures(corpus_assistant):
-    from bot.evaluate import answer_figures
-
     figures = answer_figures(read_questions(DEV_SET), corpus_assistant.ask)
     assert figures["refusal_acc"] == 1.0 and figures["false_refusal"] <= 0.05, figures
     assert figures["citation_has_evidence"] >= 0.90 and figures["answer_has_evidence"] >= 0.80, figures
@@ -151,9 +143,6 @@ def test_dev_set_answer_figures(corpus_assistant):
 @pytest.mark.slow
 def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
     """The kiosk's topic buttons ask fixed questions; each must be answered, on topic, in the short form."""
-    import re
-    from pathlib import Path
-
     html = (Path(__file__).resolve().parents[1] / "bot" / "web" / "static" / "kiosk.html").read_text(encoding="utf-8")
     questions = re.findall(r'data-question="([^"]+)"', html)
     expected = {"拖欠": "拖欠", "签劳动合同": "订立书面劳动合同", "工伤": "工伤", "年休假": "年休假",
@@ -169,8 +158,8 @@ def test_every_kiosk_topic_gets_an_on_topic_short_answer(corpus_assistant):
 
 # Floors a little under the figures measured on ../shared/eval/dev2.jsonl (README, "Quality"): a change that
 # loses workers' legal questions or honest refusals fails CI.
-DEV2_FLOORS = {"mrr@10": 0.83, "officer_mrr@10": 0.70, "law_hit@5": 0.95, "law_mrr@10": 0.78, "law_answer_has_evidence": 0.75, "citation_has_evidence": 0.88,
-               "refusal_acc": 0.68, "false_refusal": 0.03}
+DEV2_FLOORS = {"mrr@10": 0.83, "officer_mrr@10": 0.70, "law_hit@5": 0.95, "law_mrr@10": 0.78,
+               "law_answer_has_evidence": 0.75, "citation_has_evidence": 0.88, "refusal_acc": 0.68, "false_refusal": 0.03}
 
 
 @pytest.fixture(scope="module")
