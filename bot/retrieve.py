@@ -99,13 +99,13 @@ class HybridRetriever(BaseRetriever):
         qv = self.query_vector(query)
         store = self.index.store
         windows = self._best_entries(store.windows(qv, n * WINDOW_DEPTH, scope))
-        best = windows
-        if self.index.questions:
-            first, second = self._best_two_entries(store.questions(qv, n * WINDOW_DEPTH, scope))
-            s = self.settings
-            gap = np.where(second > -1.0, second - first, -MISSING_GAP)
-            scored = first - s.question_offset + s.question_agreement * gap
-            best = np.where(first > -1.0, np.maximum(windows, scored), windows)
+        if not self.index.questions:
+            return _top(windows, n, scope.mask, floor=-1.0), windows
+        first, second = self._best_two_entries(store.questions(qv, n * WINDOW_DEPTH, scope))
+        s = self.settings
+        gap = np.where(second > -1.0, second - first, -MISSING_GAP)
+        scored = first - s.question_offset + s.question_agreement * gap
+        best = np.where(first > -1.0, np.maximum(windows, scored), windows)
         return _top(windows if self._reports_closer(windows) else best, n, scope.mask, floor=-1.0), best
 
     def _reports_closer(self, windows: np.ndarray) -> bool:
