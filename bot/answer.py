@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.quantities import Duration, meets, stated
-from bot.refusal import is_injection
+from bot.injection import is_injection
 from bot.types import Citation, Hit, Passage
 from bot.zh import ARTICLE_REF, data_lines, expand, places_in, sentences, squash, tokenize, words
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.answer import compose, next_steps
+from bot.asks import form_stated
 from bot.config import Settings
+from bot.embed import Embedder, make_embedder
 from bot.errors import DocumentNotFound, InvalidQuery
+from bot.followup import resolve
+from bot.index import Index, load_index
+from bot.injection import strip_injection
+from bot.llm import LLM
+from bot.prompts import load_prompts
+from bot.questions import curated
+from bot.refusal import KnownWords, has_evidence, out_of_domain, refusal_text, thresholds_for
+from bot.retrieve import HybridRetriever
+from bot.store import Store, Turn, open_store
 from bot.types import Answer, Filters, Hit, Passage
-
-if TYPE_CHECKING:
-    from bot.embed import Embedder
-    from bot.index import Index
-    from bot.refusal import KnownWords
-    from bot.store import Store, Turn
+from bot.zh import lay_legal_table
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +35,11 @@ class Assistant:
     def __init__(self, settings: Settings, index: Index, embedder: Embedder, store: Store | None = None) -> None:
         """`store` is the conversation store to keep turns in; without one the settings' store is opened
         (and closed by close())."""
-        from bot.retrieve import HybridRetriever
-
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.retriever = HybridRetriever(index=index, embedder=embedder, settings=settings)
         # Prompts are checked now, not on the first request.
-        from bot.llm import LLM
-        from bot.prompts import load_prompts
-        from bot.store import open_store
-
         self.prompts = load_prompts(settings.prompts_dir)
         self._owns_store = store is None
         self.store = open_store(settings) if store is None else store
@@ -47,9 +48,6 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None = None) -> "Assistant":
         """Load the index once (raises IndexNotFound / IndexMismatch with what to run)."""
-        from bot.embed import make_embedder
-        from bot.index import load_index
-
         embedder = make_embedder(settings)
         return cls(settings, load_index(settings.index_dir, embedder, settings), embedder, store)
 
@@ -57,10 +55,6 @@ class Assistant:
     def known_words(self) -> KnownWords:
         """Every text of the knowledge base (passages, titles, lay questions) and workers' words we know the
         legal wording of (bot/data: lay_legal.tsv, the curated lay questions), for the refusal check."""
-        from bot.questions import curated
-        from bot.refusal import KnownWords
-        from bot.zh import lay_legal_table
-
         texts = [f"{p.title}\n{p.text}" for p in self.index.passages] + [q.text for q in self.index.questions]
         texts += [lay for lay, _ in lay_legal_table()]
         texts += [q for table in curated().values() for qs in table.values() for q in qs]
@@ -144,11 +138,6 @@ class Assistant:
         return answer
 
     def _answer(self, question: str, history: list[Turn], short: bool) -> Answer:
-        from bot.answer import compose, next_steps
-        from bot.asks import form_stated
-        from bot.followup import resolve
-        from bot.refusal import has_evidence, out_of_domain, strip_injection, thresholds_for
-
         cleaned, injected = strip_injection(question)
         if injected:
             logger.info("ignored instructions inside a question")
@@ -176,6 +165,4 @@ class Assistant:
         return Answer(text=text, citations=citations, question=resolved, mode=mode, next_steps=next_steps(resolved))
 
     def _refuse(self, reason: str, question: str) -> Answer:
-        from bot.refusal import refusal_text
-
         return Answer(text=refusal_text(self.prompts, reason), refused=True, reason=reason, question=question)

@@ -19,7 +19,7 @@ import openai
 from bot.config import Settings
 from bot.errors import BackendError
 from bot.prompts import Prompts
-from bot.refusal import is_injection
+from bot.injection import is_injection
 from bot.store import Turn
 from bot.types import Citation, Hit, Passage
 from bot.zh import sentences

@@ -1,7 +1,7 @@
-"""When to refuse: injected instructions, questions outside the domain, and too little evidence.
+"""When to refuse: questions outside the domain, and too little evidence (injected instructions: bot/injection.py).
 
-Vocabulary lives in data files (bot/data/injection.txt, out_of_domain.txt, domain.txt); the evidence
-thresholds are below, with how they were chosen.
+Vocabulary lives in data files (bot/data/out_of_domain.txt, domain.txt); the evidence thresholds are below,
+with how they were chosen.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
+from bot.asks import asked_form
 from bot.prompts import Prompts
 from bot.types import Hit
 from bot.zh import asked_clauses, data_lines, expand, places_in, tokenize, words
@@ -24,27 +24,6 @@ REASONS: dict[str, str] = {
     "no_detail": "知识库的资料里没有写明您问的这项具体信息（数字、金额、时间或电话），我不能凭空给出",
     "invalid": "我只能回答与劳动权益和工会工作有关的问题，不能执行其他指令",
 }
-
-_CLAUSE_SPLIT = re.compile(r"(?<=[，,。！？!?；;：:\n])")
-
-
-@lru_cache(maxsize=1)
-def _injection_re() -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in data_lines("injection.txt")), re.IGNORECASE)
-
-
-def is_injection(text: str) -> bool:
-    """True when the text contains an instruction aimed at the assistant ("忽略之前的指令…")."""
-    return bool(_injection_re().search(text))
-
-
-def strip_injection(question: str) -> tuple[str, bool]:
-    """The question without its injected clauses, and whether any were found."""
-    clauses = _CLAUSE_SPLIT.split(question)
-    kept = [c for c in clauses if not is_injection(c)]
-    if len(kept) == len(clauses):
-        return question, False
-    return "".join(kept).strip(" ，,。；;：:\n"), True
 
 
 def out_of_domain(question: str) -> bool:
@@ -88,8 +67,6 @@ class KnownWords:
 
 
 _NUMBER = re.compile(r"[0-9０-９.%％]+")
-# Asks for an amount or a figure ("多少", "几个", "标准是"): a local figure is not in national statutes.
-_ASKS_FIGURE = re.compile(r"多少|几[个名家点天岁号元块次期]|金额|标准是")
 
 
 @dataclass(frozen=True)
@@ -160,11 +137,11 @@ def place_matters(question: str, hits: list[Hit], top: int = 3) -> bool:
     """Whether the places a question names must appear in the passages: always for reports; for national
     statutes only when the asked clause names a place and asks for a figure (a local minimum wage), since they
     apply everywhere ("我在深圳打工，公司不交社保怎么办" is answered by the national law, and so is "公司送我去
-    上海培训……到底该赔多少": the place is in the story, not in what is asked)."""
+    上海培训……到底该赔多少": the place is in the story, not in what is asked). "Asks for a figure" is
+    bot/asks.py's answer form (an amount, a count, a phone number, a time)."""
     if not all(h.passage.doc_type == "law" for h in hits[:top]):
         return True
-    asked = asked_clauses(question)
-    return bool(_ASKS_FIGURE.search(asked) and places_in(asked))
+    return asked_form(question) is not None and bool(places_in(asked_clauses(question)))
 
 
 def has_evidence(

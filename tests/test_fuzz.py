@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from bot.answer import compose, next_steps
 from bot.errors import InvalidQuery
+from bot.injection import strip_injection
 from bot.load import UnreadableFile, decode, read_file
-from bot.refusal import out_of_domain, strip_injection
+from bot.refusal import out_of_domain
 from bot.split import split
 from bot.types import Hit, Passage, SourceFile
 from bot.zh import bm25_tokens, expand, normalize, nouns, sentences, tokenize, topic_words

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import PROMPTS_DIR
+from bot.injection import is_injection, strip_injection
 from bot.prompts import load_prompts
 from bot.refusal import (
+    KnownWords,
     Thresholds,
     coverage,
     has_evidence,
-    is_injection,
     missing_places,
     out_of_domain,
+    place_matters,
     refusal_text,
-    strip_injection,
     thresholds_for,
 )
 from bot.types import Hit, Passage
@@ -102,8 +103,6 @@ def test_assistant_answers_in_domain_questions(assistant):
 
 
 def test_national_statutes_answer_a_worker_anywhere_unless_a_local_figure_is_asked():
-    from bot.refusal import place_matters
-
     law = [hit("用人单位未依法为劳动者缴纳社会保险费的，劳动者可以解除劳动合同。", 0.95)]
     assert not place_matters("我在东莞打工，公司一直不交社保，我能辞职吗", law)
     assert has_evidence("我在东莞打工，公司一直不交社保，我能辞职吗", law)
@@ -116,8 +115,6 @@ def test_national_statutes_answer_a_worker_anywhere_unless_a_local_figure_is_ask
 
 
 def test_questions_about_things_the_knowledge_base_never_mentions_are_refused():
-    from bot.refusal import KnownWords
-
     known = KnownWords(["用人单位应当按时足额支付劳动报酬，不得克扣或者无故拖欠劳动者的工资。", "公司拖欠工资怎么办", "工会会员"])
     assert known.unknown_share("公司拖欠工资怎么办？") == 0.0
     assert known.unknown_share("会员过生日，工会发蛋糕卡的标准是多少钱？") >= Thresholds().max_unknown
