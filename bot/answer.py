@@ -86,7 +86,7 @@ def query_terms(question: str) -> list[Term]:
                 continue
             weight = (0.3 if len(w) == 1 else 1.0 if len(w) == 2 else 1.5) * factor
             parts = tuple(t for t in tokenize(w) if t != w and len(t) >= 2) if len(w) > 2 else ()
-            out[w] = Term(w, weight, parts, synonyms().get(w, ()))
+            out[w] = Term(w, weight, parts, synonyms().get(w, ()) + rate_words(w))
     return list(out.values())
 
 
@@ -101,6 +101,19 @@ def match(term: Term, sentence: str) -> float:
     if any(s in sentence for s in term.synonyms):
         return 0.7
     return 0.5 if any(found) else 0.0
+
+
+# "一个月 / 一天 / 一周 / 一年" in a question about a limit is a rate, which statutes write with 每: "一个月最多加班
+# 多少小时" is answered by "每月不得超过三十六小时", "一周休息几天" by "每周至少休息一日".
+_RATE = re.compile(r"^一个?(天|日|周|星期|月|年)$")
+_RATE_WORDS = {"天": ("每日", "每天"), "日": ("每日", "每天"), "周": ("每周", "每星期"), "星期": ("每周", "每星期"),
+               "月": ("每月",), "年": ("每年",)}
+
+
+def rate_words(word: str) -> tuple[str, ...]:
+    """How a statute writes the rate a worker's "一个月" / "一天" … may mean ("每月", "每日"); () for other words."""
+    m = _RATE.match(word)
+    return _RATE_WORDS[m.group(1)] if m else ()
 
 
 @lru_cache(maxsize=1)

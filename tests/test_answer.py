@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import _cited_runs, compose, next_steps, passage_sentences, query_terms, select, candidates, trim
+from bot.answer import _cited_runs, candidates, compose, next_steps, passage_sentences, query_terms, rate_words, select, trim
 from bot.types import Hit, Passage
 from bot.zh import squash
 
@@ -268,3 +268,10 @@ def test_an_article_reference_is_no_amount():
     cited = sentence_score("（五）因本法第二十六条第一款规定的情形致使劳动合同无效的补偿；", terms, {}, quantity=True)
     amount = sentence_score("（五）致使劳动合同无效的，支付一个月工资的补偿；", terms, {}, quantity=True)
     assert cited == plain < amount
+
+
+def test_a_rate_in_workers_words_matches_the_statutes_every():
+    # "一个月最多…" asks for a rate; rules state rates with 每 ("每月"), which shares no word with "一个月".
+    rule = passage("rule:1", "第五条 夜班最多的班组，工会应当派人检查一次。夜班每月不得超过十次。", "第五条", title="某规定")
+    assert candidates("一个月最多能上几次夜班？", hits(rule))[0].text == "夜班每月不得超过十次。"
+    assert rate_words("一个星期") == ("每周", "每星期") and rate_words("一个人") == ()

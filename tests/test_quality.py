@@ -102,6 +102,20 @@ def test_a_second_lay_probe_finds_and_quotes_its_article(corpus_assistant):
 
 
 @pytest.mark.slow
+def test_rates_asked_in_workers_words_quote_the_statutes_every(corpus_assistant):
+    """Held-out probe (tests/data/probe_rates.jsonl: 30 questions on the statutes' per-day / per-week /
+    per-month rules, 20 asking with 一天 / 一个月 / 一周 / 一年, 10 otherwise, written from the statute texts by a
+    helper who saw no evaluation set). Measured when added (fourth round of issue 8): answer evidence 15 of
+    20 and 5 of 10 (14 of 20 before "一个月" matched "每月"), one refused."""
+    rows = probe("probe_rates.jsonl")
+    answers = [corpus_assistant.ask(r["question"]) for r in rows]
+    quoted = {kind: sum(contains_evidence(a.text, evidence(r)) for r, a in zip(rows, answers) if r["phrasing"] == kind)
+              for kind in ("yi", "other")}
+    assert quoted["yi"] >= 14 and quoted["other"] >= 4, quoted
+    assert sum(a.refused for a in answers) <= 2
+
+
+@pytest.mark.slow
 def test_union_worded_questions_the_corpus_cannot_answer(corpus_assistant):
     """Held-out refusal probe (tests/data/probe_refuse.jsonl, written from the corpus by a helper who saw no
     evaluation set): 40 in-domain questions the corpus cannot answer (names, contacts, figures, procedures
