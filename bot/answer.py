@@ -12,13 +12,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.quantities import Duration, meets, stated
 from bot.injection import is_injection
+from bot.quantities import Duration, meets, stated
+from bot.split import ARTICLE_RE
 from bot.types import Citation, Hit, Passage
 from bot.zh import ARTICLE_REF, data_lines, expand, places_in, sentences, squash, tokenize, words
 
-# Article heading at the start of a statute passage ("第四十二条　"): metadata, shown by the citation label.
-_ARTICLE_HEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
 # Enumerated list items: "（一）", "(2)", "1.", "一、".
 _LIST_ITEM = re.compile(r"^([（(][一二三四五六七八九十0-9]+[)）]|[0-9]+[.、．]|[一二三四五六七八九十]+、)")
 # Questions about amounts, dates and durations favour sentences that state a number.
@@ -159,7 +158,8 @@ def local_idf(terms: list[Term], texts: list[str]) -> dict[str, float]:
 def passage_sentences(passage: Passage) -> list[str]:
     """The passage's sentences as they appear in its text (article heading removed); an injected instruction
     is blanked, not dropped, so an index is still the sentence's place in the source."""
-    text = _ARTICLE_HEAD.sub("", passage.text.strip()) if passage.article else passage.text
+    # The article heading ("第四十二条　") is metadata, shown by the citation label.
+    text = ARTICLE_RE.sub("", passage.text.strip()) if passage.article else passage.text
     return ["" if is_injection(s) else s for s in sentences(text)]
 
 
